@@ -1,0 +1,70 @@
+"""Reaching a network started by `labtool up` from another process: a
+controller run by hand, `labtool registers`. The live run is found through the
+run registry; its topology.json has every address needed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import finsy as fy
+
+from .context import LabContext
+from .controlplane import SwitchControl
+from .errors import LabtoolError, unknown_name
+from .manifest import find_lab
+from .p4runtime import P4RuntimeSession
+from .registers import RegisterClient
+from .registry import REGISTRY_DIR, RunRecord
+
+# Higher than the election id labtool itself uses, so a by-hand controller becomes primary.
+ATTACH_ELECTION_ID = 2
+
+
+def live_topology() -> tuple[Path, dict[str, Any]]:
+    records = []
+    for path in sorted(REGISTRY_DIR.glob("*.json")) if REGISTRY_DIR.is_dir() else []:
+        try:
+            rec = RunRecord.load(path)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if rec.owner.alive():
+            records.append(rec)
+    if not records:
+        raise LabtoolError("no lab network is running", hint="start one with: sudo labtool up <lab>")
+    run_dir = Path(records[0].run_dir)
+    topo_path = run_dir / "topology.json"
+    if not topo_path.is_file():
+        raise LabtoolError(f"the running lab has no {topo_path} yet (still starting?)")
+    return run_dir, json.loads(topo_path.read_text())
+
+
+def switch_nodes(topo: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {n["id"]: n for n in topo["nodes"] if n.get("isP4Switch")}
+
+
+def connect_switch(node: dict[str, Any], p4runtime: bool = True) -> SwitchControl:
+    schema = fy.P4Schema(Path(node["p4rt_path"]), Path(node["json_path"]))
+    session = P4RuntimeSession(node["grpc_address"], node["device_id"], ATTACH_ELECTION_ID)
+    if p4runtime:
+        session.open()
+    return SwitchControl(node["id"], session, schema, RegisterClient(node["thrift_port"]))
+
+
+def attach_switch(name: str, p4runtime: bool = False) -> SwitchControl:
+    _, topo = live_topology()
+    nodes = switch_nodes(topo)
+    if name not in nodes:
+        raise LabtoolError(unknown_name("switch", name, nodes))
+    return connect_switch(nodes[name], p4runtime)
+
+
+def attach() -> LabContext:
+    """A LabContext on the running network (switches only: packet ports stay with labtool)."""
+    run_dir, topo = live_topology()
+    lab_name = topo["graph"]["lab"]
+    from .workspace import workspace
+    lab = find_lab(workspace().root, lab_name)
+    switches = {name: connect_switch(node) for name, node in switch_nodes(topo).items()}
+    return LabContext(lab, switches)

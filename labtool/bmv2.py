@@ -1,0 +1,134 @@
+"""One BMv2 `simple_switch_grpc` process: start, wait until it accepts, stop.
+
+The switch starts with `--no-p4`; the pipeline is pushed later over P4Runtime.
+gRPC listens on 127.0.0.1 only. BMv2's Thrift server (needed for registers)
+always listens on all addresses; BMv2 has no option to change that.
+Readiness is detected by connecting to both ports, never by sleeping; a switch
+that exits early is reported with the tail of its output.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import toolchain
+from .errors import NetworkError
+
+READY_TIMEOUT_S = 15.0
+STOP_GRACE_S = 2.0
+
+
+def free_port() -> int:
+    """A TCP port free on this machine right now (the kernel picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def tail(path: Path, lines: int = 15) -> str:
+    try:
+        text = path.read_text(errors="replace").rstrip().splitlines()
+    except OSError:
+        return "(no output)"
+    return "\n".join(f"    {line}" for line in text[-lines:]) or "    (no output)"
+
+
+@dataclass
+class SwitchProcess:
+    name: str
+    device_id: int
+    ports: dict[int, str]  # port number -> interface name
+    run_dir: Path
+    log_level: str = "info"
+    pcap: bool = False
+    cpu_port: int | None = None
+    grpc_port: int = 0
+    thrift_port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def grpc_address(self) -> str:
+        return f"127.0.0.1:{self.grpc_port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.run_dir / f"{self.name}.log"
+
+    @property
+    def output_path(self) -> Path:
+        return self.run_dir / f"{self.name}.out"
+
+    def command(self) -> list[str]:
+        cmd = [str(toolchain.switch_binary()), "--no-p4", "--device-id", str(self.device_id)]
+        for port, intf in sorted(self.ports.items()):
+            cmd += ["-i", f"{port}@{intf}"]
+        cmd += ["--thrift-port", str(self.thrift_port)]
+        if self.log_level != "off":
+            cmd += ["--log-file", str(self.log_path), "--log-level", self.log_level,
+                    "--log-flush"]
+        if self.pcap:
+            pcap_dir = self.run_dir / "pcap"
+            pcap_dir.mkdir(exist_ok=True)
+            cmd += ["--pcap", str(pcap_dir)]
+        cmd += ["--", "--grpc-server-addr", self.grpc_address]
+        if self.cpu_port is not None:
+            cmd += ["--cpu-port", str(self.cpu_port)]
+        return cmd
+
+    def start(self) -> None:
+        self.grpc_port = self.grpc_port or free_port()
+        self.thrift_port = self.thrift_port or free_port()
+        for port in (self.grpc_port, self.thrift_port):
+            if port_accepts(port):
+                raise NetworkError(f"{self.name}: port {port} is busy")
+        out = self.output_path.open("wb")
+        try:
+            # own session: a Ctrl-C in the terminal reaches labtool, which then stops the
+            # switches in order instead of them dying mid-teardown
+            self.proc = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, start_new_session=True)
+        finally:
+            out.close()
+
+    def wait_ready(self, deadline: float) -> None:
+        """Block until gRPC and Thrift accept connections; raise if the switch died."""
+        pending = [self.grpc_port, self.thrift_port]
+        while pending:
+            self.check_alive()
+            if port_accepts(pending[0]):
+                pending.pop(0)
+                continue
+            if time.monotonic() > deadline:
+                raise NetworkError(
+                    f"{self.name}: BMv2 did not accept connections on port {pending[0]} within "
+                    f"{READY_TIMEOUT_S:.0f} s; its output:\n{tail(self.output_path)}")
+            time.sleep(0.005)
+
+    def check_alive(self) -> None:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise NetworkError(
+                f"{self.name}: simple_switch_grpc exited with status {self.proc.returncode}; "
+                f"its output ({self.output_path}):\n{tail(self.output_path)}")
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

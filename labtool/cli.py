@@ -1,0 +1,306 @@
+"""The `labtool` command: a thin Click layer over the engine.
+
+Exit codes: 0 = PASS, 1 = FAIL, 2 = usage or environment error, 130 = interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from . import doctor as doctor_mod
+from .checks import Verdict
+from .errors import EXIT_ERROR, EXIT_FAIL, EXIT_PASS, LabtoolError
+from .manifest import LOG_LEVELS, Lab, find_lab, lab_names, load_lab
+from .workspace import Workspace, workspace
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _ws() -> Workspace:
+    return workspace()
+
+
+def _labs(ws: Workspace, names: Sequence[str]) -> list[Lab]:
+    return [find_lab(ws.root, n) for n in (names or lab_names(ws.root))]
+
+
+def _program(path: str | None) -> Path | None:
+    if path is None:
+        return None
+    program = Path(path).resolve()
+    if not program.is_file():
+        raise LabtoolError(f"--p4 {path}: no such file")
+    return program
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="labtool")
+def cli() -> None:
+    """Compile, run and verify P4 labs on BMv2 + Mininet."""
+
+
+@cli.command("list")
+def list_cmd() -> None:
+    """The labs, one line each."""
+    ws = _ws()
+    for name in lab_names(ws.root):
+        lab = load_lab(ws.root / "topologies" / f"{name}.toml", ws.root)
+        click.echo(f"{name:<12} {lab.title}  [{len(lab.mutants())} mutants]")
+
+
+@cli.command()
+def doctor() -> None:
+    """Check that this machine can run labs (exit 0 only if everything is there)."""
+    findings = doctor_mod.run_checks()
+    for f in findings:
+        click.echo(f"{'ok  ' if f.ok else 'FAIL'}  {f.name:<18} {f.detail}")
+        if not f.ok and f.fix:
+            click.echo(f"      {'':<18} fix: {f.fix}")
+    click.echo(doctor_mod.NOTE)
+    sys.exit(EXIT_PASS if all(f.ok for f in findings) else EXIT_ERROR)
+
+
+@cli.command()
+@click.argument("labs", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Compile every lab.")
+@click.option("--p4", "p4", type=str, help="Compile FILE in place of the lab's program.")
+@click.option("--no-cache", is_flag=True, help="Recompile even if the cache has a result.")
+def build(labs: tuple[str, ...], all_: bool, p4: str | None, no_cache: bool) -> None:
+    """Compile labs (no network)."""
+    from .runner import compile_lab
+
+    if not labs and not all_:
+        raise click.UsageError("name a lab (labtool list) or use --all")
+    ws = _ws()
+    for lab in _labs(ws, labs):
+        program = _program(p4)
+        if program:
+            lab = lab.with_program(program)
+        arts = compile_lab(lab, ws, not no_cache)
+        for art in {a.program: a for a in arts.values()}.values():
+            state = "cached" if art.cached else f"compiled in {art.seconds:.2f} s"
+            click.echo(f"{lab.name}: {art.program.name} {state} -> {art.json.parent}")
+            if art.warnings:
+                click.echo(art.warnings)
+
+
+def _print_verdict(verdict: Verdict) -> None:
+    from .report import check_lines, failure_pointers, timing_line
+
+    for line in check_lines(verdict):
+        click.echo(line)
+    click.echo(verdict.one_line())
+    if verdict.error:
+        click.echo(verdict.error)
+    click.echo(timing_line(verdict))
+    if not verdict.passed:
+        for line in failure_pointers(verdict):
+            click.echo(line)
+
+
+def _keep_open(run: Any) -> None:
+    from .cli_shell import inspect_network
+
+    inspect_network(run)
+
+
+def _write_reports(verdicts: list[Verdict], json_path: str | None, junit: str | None) -> None:
+    from .report import write_json, write_junit
+
+    if json_path:
+        write_json(verdicts, Path(json_path))
+    if junit:
+        write_junit(verdicts, Path(junit))
+
+
+run_options = [
+    click.option("--p4", "p4", type=str, help="Run with FILE instead of the lab's own program."),
+    click.option("--pcap", is_flag=True, help="Record every switch port in the run directory."),
+    click.option("--log-level", type=click.Choice(LOG_LEVELS), default=None,
+                 help="BMv2 log level (default: the lab's)."),
+]
+
+
+def _apply(options: list[Any]) -> Callable[[F], F]:
+    def deco(fn: F) -> F:
+        for opt in reversed(options):
+            fn = opt(fn)
+        return fn
+    return deco
+
+
+@cli.command()
+@click.argument("lab_name", metavar="LAB")
+@_apply(run_options)
+@click.option("--keep", is_flag=True, help="After a failure, keep the network up to inspect.")
+@click.option("--json", "json_path", type=str, help="Write the verdict as JSON to FILE.")
+@click.option("--junit", type=str, help="Write the verdict as JUnit XML to FILE.")
+@click.option("--no-cache", is_flag=True, help="Recompile even if the cache has a result.")
+def run(lab_name: str, p4: str | None, pcap: bool, log_level: str | None, keep: bool,
+        json_path: str | None, junit: str | None, no_cache: bool) -> None:
+    """Compile, start, configure and verify a lab; PASS exits 0, FAIL 1."""
+    from .runner import RunOptions, run_lab
+
+    ws = _ws()
+    lab = find_lab(ws.root, lab_name)
+    options = RunOptions(program=_program(p4), pcap=pcap, keep=keep, log_level=log_level,
+                         use_cache=not no_cache)
+    click.echo(f"{lab.name}: {lab.title} — {options.program or lab.program}")
+    verdict = run_lab(lab, ws, options, on_failure=_keep_open)
+    _print_verdict(verdict)
+    _write_reports([verdict], json_path, junit)
+    sys.exit(EXIT_PASS if verdict.passed else EXIT_ERROR if verdict.error else EXIT_FAIL)
+
+
+@cli.command()
+@click.argument("lab_name", metavar="LAB")
+@_apply(run_options)
+def up(lab_name: str, p4: str | None, pcap: bool, log_level: str | None) -> None:
+    """Start a lab's network and control plane, then the Mininet CLI (commands may be
+    piped on stdin). Everything is torn down when the CLI exits."""
+    from .cli_shell import mininet_cli
+    from .runner import LabRun, RunOptions
+
+    ws = _ws()
+    lab = find_lab(ws.root, lab_name)
+    options = RunOptions(program=_program(p4), pcap=pcap, log_level=log_level)
+    with LabRun(lab, ws, options) as lab_run:
+        ctx = lab_run.context()
+        lab_run.run_controller(ctx)
+        click.echo(f"{lab.name} is up; run directory {lab_run.run_dir}", err=True)
+        mininet_cli(lab_run)
+
+
+@cli.command()
+@click.argument("labs", nargs=-1)
+@click.option("--json", "json_path", type=str, help="Write all verdicts as JSON to FILE.")
+@click.option("--junit", type=str, help="Write all verdicts as JUnit XML to FILE.")
+def test(labs: tuple[str, ...], json_path: str | None, junit: str | None) -> None:
+    """Run several labs (default: all) and print a summary table."""
+    from .checks import Verdict
+    from .runner import RunOptions, run_lab
+
+    ws = _ws()
+    verdicts = []
+    for lab in _labs(ws, labs):
+        try:
+            verdict = run_lab(lab, ws, RunOptions())
+        except LabtoolError as exc:
+            verdict = Verdict(lab.name, str(lab.program), error=str(exc))
+        click.echo(verdict.one_line())
+        verdicts.append(verdict)
+    click.echo("")
+    click.echo(f"{'lab':<12} {'result':<7} {'checks':>7} {'seconds':>8}")
+    for v in verdicts:
+        total = sum(v.timings.get(k, 0.0) for k in ("compile", "network", "switch_ready",
+                                                      "pipeline", "controller", "verifier",
+                                                      "teardown"))
+        checks = f"{sum(c.passed for c in v.checks)}/{len(v.checks)}"
+        click.echo(f"{v.lab:<12} {v.status:<7} {checks:>7} {total:>8.2f}")
+    _write_reports(verdicts, json_path, junit)
+    if any(v.error for v in verdicts):
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_PASS if all(v.passed for v in verdicts) else EXIT_FAIL)
+
+
+@cli.command()
+@click.argument("labs", nargs=-1)
+def selftest(labs: tuple[str, ...]) -> None:
+    """Each lab's solution must PASS and every shipped mutant must FAIL."""
+    from .selftest import MutantResult, selftest_lab
+
+    ws = _ws()
+    results: list[MutantResult] = []
+
+    def progress(r: MutantResult) -> None:
+        click.echo(f"{r.lab:<10} {r.mutant:<26} {r.outcome:<9} {r.detail[:90]}")
+
+    click.echo(f"{'lab':<10} {'mutant':<26} {'result':<9} why")
+    for lab in _labs(ws, labs):
+        results += selftest_lab(lab, ws, progress)
+    mutants = [r for r in results if r.mutant not in ("(solution)", "(none)")]
+    killed = sum(r.outcome == "killed" for r in mutants)
+    click.echo(f"\nselftest: {killed}/{len(mutants)} mutants killed; "
+               f"{sum(r.mutant == '(solution)' and r.ok for r in results)}/"
+               f"{sum(r.mutant == '(solution)' for r in results)} solutions pass")
+    if any(r.outcome == "ERROR" for r in results):
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_PASS if all(r.ok for r in results) else EXIT_FAIL)
+
+
+@cli.command()
+def clean() -> None:
+    """Remove leftovers of earlier labtool runs (and only labtool's)."""
+    from .registry import clean_stale
+    from .runner import require_root
+
+    require_root()
+    removed = clean_stale()
+    for item in removed:
+        click.echo(f"removed {item}")
+    click.echo(f"clean: {len(removed)} leftover(s) removed")
+
+
+@cli.command()
+@click.argument("switch")
+@click.argument("register", required=False)
+@click.option("--index", type=int, help="Only this cell.")
+@click.option("--nonzero", is_flag=True, help="Only cells that are not 0.")
+@click.option("--reset", is_flag=True, help="Set every cell of REGISTER to 0.")
+def registers(switch: str, register: str | None, index: int | None, nonzero: bool,
+              reset: bool) -> None:
+    """Show (or reset) registers of a switch in a network started with `labtool up`."""
+    from .attach import attach_switch
+
+    control = attach_switch(switch)
+    names = [register] if register else sorted(
+        {control.schema.registers[n].name for n in control.register_names()})
+    if not names:
+        click.echo(f"{switch}: the program has no registers")
+        return
+    if reset:
+        if not register:
+            raise click.UsageError("--reset needs a REGISTER name")
+        control.register_reset(register)
+        click.echo(f"{switch}: {register} reset to 0")
+        return
+    for name in names:
+        if index is not None:
+            cells = [(index, control.register_read(name, index))]
+        else:
+            cells = list(enumerate(control.register_read(name)))  # type: ignore[arg-type]
+        shown = [(i, v) for i, v in cells if not nonzero or v]
+        full = control.schema.registers[name].name
+        click.echo(f"{switch} {full} [{control.register_size(name)} cells]"
+                   f"{' non-zero' if nonzero else ''}: {len(shown)} shown")
+        for i, v in shown:
+            click.echo(f"  [{i:>5}] {v:>12}  0x{v:x}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="labtool", standalone_mode=False)
+        sys.exit(EXIT_PASS)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_ERROR)
+    except click.exceptions.Abort:
+        click.echo("labtool: interrupted; everything labtool started was removed", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("labtool: interrupted; everything labtool started was removed", err=True)
+        sys.exit(130)
+    except LabtoolError as exc:
+        click.echo(f"labtool: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,252 @@
+"""The object a lab's controller and verifier receive: its switches (control
+plane), its hosts (addresses, raw packet ports) and, for verifiers, named
+checks and packet expectations with timeouts."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from .checks import CheckFailed, CheckResult, HarnessError
+from .controlplane import SwitchControl
+from .errors import ControlPlaneError, LabtoolError, unknown_name
+from .hostio import HostPort, Received, collect
+from .manifest import Lab, switch_port_mac
+from .pktdiff import FrameLike, first_difference, summary, to_bytes
+from .traffic import PACE_S, Classifier, StageCounts, interface_counter, interleave, tally
+
+DEFAULT_TIMEOUT_S = 1.0
+
+
+@dataclass
+class Exchange:
+    """What one exchange/burst sent and awaited (recorded for benchmarks' floor replay)."""
+
+    sends: list[tuple[str, bytes]]
+    expected: int
+    settle: float
+    gap_s: float
+
+
+# Benchmarks set this to a list to record every exchange and burst.
+RECORDER: list[Exchange] | None = None
+# After the expected frames are in, keep listening this long for duplicates and strays.
+# BMv2 forwards a frame in well under a millisecond when idle.
+DEFAULT_SETTLE_S = 0.15
+
+
+@dataclass(frozen=True)
+class HostInfo:
+    name: str
+    ip: str
+    mac: str
+    prefixlen: int
+    switch: str
+    port: int
+
+
+class LabContext:
+    def __init__(self, lab: Lab, switches: Mapping[str, SwitchControl],
+                 ports: Mapping[str, HostPort] | None = None,
+                 health: Callable[[], None] | None = None,
+                 switch_intf: Callable[[str, int], str] | None = None) -> None:
+        self.lab = lab
+        self._switch_intf = switch_intf or (lambda sw, port: f"{sw}-eth{port}")
+        self.last_stages: StageCounts | None = None
+        self._switches = dict(switches)
+        self._ports = dict(ports or {})
+        self._health = health or (lambda: None)
+        self.results: list[CheckResult] = []
+        self.hosts = {
+            h.name: HostInfo(h.name, h.ip, h.mac, h.prefixlen, *lab.host_port[h.name])
+            for h in lab.hosts.values()
+        }
+
+    # -- lookup ----------------------------------------------------------------------------
+    def switch(self, name: str) -> SwitchControl:
+        if name not in self._switches:
+            raise LabtoolError(unknown_name("switch", name, self._switches))
+        return self._switches[name]
+
+    @property
+    def switches(self) -> dict[str, SwitchControl]:
+        return dict(self._switches)
+
+    def host(self, name: str) -> HostInfo:
+        if name not in self.hosts:
+            raise LabtoolError(unknown_name("host", name, self.hosts))
+        return self.hosts[name]
+
+    def port(self, host: str) -> HostPort:
+        self.host(host)
+        if host not in self._ports:
+            raise LabtoolError(f"host {host!r} has no packet port in this context")
+        return self._ports[host]
+
+    def switch_mac(self, switch: str, port: int) -> str:
+        """MAC address of a switch port (see manifest.switch_port_mac)."""
+        if switch not in self.lab.switches:
+            raise LabtoolError(unknown_name("switch", switch, self.lab.switches))
+        return switch_port_mac(self.lab.switches[switch].device_id, port)
+
+    # -- checks ----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def check(self, name: str) -> Iterator[None]:
+        """A named check: passes if the block completes, fails on CheckFailed or on a
+        control-plane error (e.g. the program lacks a contract table)."""
+        start = time.perf_counter()
+        try:
+            yield
+        except CheckFailed as exc:
+            self.results.append(CheckResult(name, False, str(exc), time.perf_counter() - start))
+        except ControlPlaneError as exc:
+            self.results.append(CheckResult(name, False, f"control plane: {exc}",
+                                            time.perf_counter() - start))
+        else:
+            self.results.append(CheckResult(name, True, "", time.perf_counter() - start))
+
+    # -- packets ---------------------------------------------------------------------------
+    def drain(self) -> None:
+        """Discard anything already captured, so an exchange sees only its own traffic."""
+        for port in self._ports.values():
+            port.read_ready()
+            port.read_drops()
+
+    def send(self, sender: str, frames: Sequence[FrameLike], gap_s: float = 0.0) -> int:
+        raw = [to_bytes(f) for f in frames]
+        sent = self.port(sender).send(raw, gap_s)
+        if sent != len(raw):
+            raise HarnessError(f"{sender}: only {sent} of {len(raw)} frames could be sent")
+        return sent
+
+    def _check_capture(self) -> None:
+        self._health()
+        for port in self._ports.values():
+            if port.read_drops():
+                raise HarnessError(f"capture on {port.name} dropped frames (socket buffer full): "
+                                   "counts would be wrong, so no verdict is given")
+
+    def capture(self, until: Callable[[dict[str, list[Received]]], bool],
+                timeout: float, settle: float) -> dict[str, list[bytes]]:
+        got = collect(self._ports.values(), until, timeout, settle)
+        self._check_capture()
+        return {h: [r.data for r in rs] for h, rs in got.items()}
+
+    def exchange(self, sender: str | Mapping[str, Sequence[FrameLike]],
+                 frames: Sequence[FrameLike] = (),
+                 expect: Mapping[str, Sequence[FrameLike]] | None = None, *,
+                 timeout: float = DEFAULT_TIMEOUT_S, settle: float = DEFAULT_SETTLE_S,
+                 ordered: bool = True) -> dict[str, list[bytes]]:
+        """Send `frames` from `sender` (or {host: frames} from several hosts, each in
+        turn); each host in `expect` must receive exactly the given frames
+        (byte-identical, in order unless ordered=False) and every other host nothing
+        at all. Raises CheckFailed naming the first differing field."""
+        expect = expect or {}
+        for name in expect:
+            self.host(name)
+        want = {h: [to_bytes(f) for f in fs] for h, fs in expect.items()}
+        sends = {sender: frames} if isinstance(sender, str) else dict(sender)
+        if RECORDER is not None:
+            RECORDER.append(Exchange([(h, to_bytes(x)) for h, fs in sends.items() for x in fs],
+                                     sum(len(w) for w in want.values()), settle, 0.0))
+        self.drain()
+        for host, batch in sends.items():
+            self.send(host, batch)
+
+        def complete(got: dict[str, list[Received]]) -> bool:
+            return all(len(got[h]) >= len(w) for h, w in want.items())
+
+        got = self.capture(complete, timeout, settle)
+        problems = []
+        for host in self._ports:
+            problems += compare(host, want.get(host, []), got[host], ordered)
+        if problems:
+            raise CheckFailed("\n".join(problems))
+        return got
+
+
+    def burst(self, sends: Mapping[str, Sequence[FrameLike]], *,
+              expect: Mapping[str, int] | None = None, gap_s: float = PACE_S,
+              timeout: float = 5.0, settle: float = 0.3) -> dict[str, list[bytes]]:
+        """Send many frames from several hosts, interleaved and paced; return every frame
+        each host captured. `expect` (host -> frame count) lets collection stop early
+        once that many arrived (plus `settle` for extras). Frames lost outside BMv2 raise
+        HarnessError with the stage where they vanished."""
+        raw = {h: [to_bytes(f) for f in fs] for h, fs in sends.items()}
+        for host in raw:
+            self.port(host)
+        sender_if = {h: self._switch_intf(*self.lab.host_port[h]) for h in raw}
+        receiver_if = {h: self._switch_intf(*self.lab.host_port[h]) for h in self._ports}
+        plan = interleave(raw)
+        if RECORDER is not None:
+            RECORDER.append(Exchange(plan, sum((expect or {}).values()),
+                                     settle, gap_s))
+        self.drain()
+        rx0 = {h: interface_counter(i, "rx_packets") for h, i in sender_if.items()}
+        tx0 = {h: interface_counter(i, "tx_packets") for h, i in receiver_if.items()}
+        sent = dict.fromkeys(raw, 0)
+        next_at = time.perf_counter()
+        for host, frame in plan:
+            while time.perf_counter() < next_at:
+                pass
+            next_at += gap_s
+            sent[host] += self._ports[host].send([frame])
+        want = dict(expect or {})
+
+        def complete(got: dict[str, list[Received]]) -> bool:
+            return bool(want) and all(len(got[h]) >= n for h, n in want.items())
+
+        got = collect(self._ports.values(), complete, timeout if want else settle, settle)
+        self._health()
+        drops = {h: p.read_drops() for h, p in self._ports.items()}
+        stages = StageCounts(
+            requested={h: len(v) for h, v in raw.items()}, sent=sent,
+            switch_rx={h: interface_counter(i, "rx_packets") - rx0[h] for h, i in sender_if.items()},
+            switch_tx={h: interface_counter(i, "tx_packets") - tx0[h]
+                       for h, i in receiver_if.items()},
+            captured={h: len(v) for h, v in got.items()}, socket_drops=drops)
+        self.last_stages = stages
+        losses = stages.harness_losses()
+        if losses:
+            raise HarnessError("frames lost outside the switch, so no verdict on the program: "
+                               + "; ".join(losses))
+        return {h: [r.data for r in rs] for h, rs in got.items()}
+
+    @staticmethod
+    def count(frames: Sequence[bytes], classify: Classifier) -> Counter[Hashable]:
+        """How many of `frames` fall in each class (classify returns None to ignore one)."""
+        return tally(frames, classify)
+
+
+def compare(host: str, want: list[bytes], got: list[bytes], ordered: bool = True) -> list[str]:
+    """Problems (one line each) between what `host` should and did receive."""
+    if not want and got:
+        return [f"{host}: expected nothing, got {len(got)} frame(s), first: {summary(got[0])}"]
+    problems = []
+    if not ordered:
+        remaining = list(got)
+        unmatched = []
+        for frame in want:
+            if frame in remaining:
+                remaining.remove(frame)
+            else:
+                unmatched.append(frame)
+        pairs = list(zip(unmatched, remaining))
+        want, got = unmatched, remaining
+    else:
+        pairs = list(zip(want, got))
+    for i, (exp, rcv) in enumerate(pairs):
+        diff = first_difference(exp, rcv)
+        if diff:
+            problems.append(f"{host}: frame {i + 1} of {len(want)} ({summary(exp)}) differs: {diff}")
+            break
+    if len(got) < len(want):
+        problems.append(f"{host}: expected {len(want)} frame(s), got {len(got)}"
+                        f"{'' if got else ' (nothing arrived)'}")
+    elif len(got) > len(want):
+        problems.append(f"{host}: expected {len(want)} frame(s), got {len(got)}; extra: "
+                        f"{summary(got[len(want)])}")
+    return problems

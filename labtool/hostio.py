@@ -1,0 +1,174 @@
+"""Raw Ethernet I/O on the hosts' interfaces, from the labtool process itself.
+
+A packet socket is opened *inside* each host's network namespace (by a thread
+that enters it with setns; a socket keeps the namespace it was created in) and
+used from the main thread afterwards. So capture is armed from the moment the
+network is up, sending needs no subprocess per packet, and the kernel's drop
+counter (PACKET_STATISTICS) tells whether a capture lost anything.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import select
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from .errors import NetworkError
+
+T = TypeVar("T")
+CLONE_NEWNET = 0x40000000
+ETH_P_ALL = 0x0003
+SOL_PACKET = 263
+PACKET_STATISTICS = 6
+PACKET_IGNORE_OUTGOING = 23
+PACKET_OUTGOING = 4
+SO_RCVBUFFORCE = 33
+SO_SNDBUFFORCE = 32
+RCVBUF_BYTES = 64 * 1024 * 1024  # room for thousands of frames while the sender is busy
+
+
+def in_netns(pid: int, fn: Callable[[], T]) -> T:
+    """Run `fn` in a thread that has joined the network namespace of process `pid`."""
+    box: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)
+            try:
+                if libc.setns(fd, CLONE_NEWNET) != 0:
+                    err = ctypes.get_errno()
+                    raise OSError(err, f"setns into the namespace of pid {pid}: {os.strerror(err)}")
+            finally:
+                os.close(fd)
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name=f"netns-{pid}")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["value"]  # type: ignore[return-value]
+
+
+@dataclass
+class Received:
+    host: str
+    data: bytes
+    time: float
+
+
+@dataclass
+class HostPort:
+    """One host's interface: send frames, receive what reaches it."""
+
+    name: str
+    ifname: str
+    sock: socket.socket
+    dropped: int = 0
+    received: int = 0
+    _pending: list[Received] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, name: str, pid: int, ifname: str) -> HostPort:
+        def make() -> socket.socket:
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF_BYTES)
+                sock.setsockopt(socket.SOL_SOCKET, SO_SNDBUFFORCE, 4 * 1024 * 1024)
+                try:  # our own transmissions are not receptions (Linux >= 4.20)
+                    sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
+                except OSError:
+                    pass
+                sock.bind((ifname, 0))
+            except OSError:
+                sock.close()
+                raise
+            sock.setblocking(False)
+            return sock
+
+        try:
+            sock = in_netns(pid, make)
+        except OSError as exc:
+            raise NetworkError(f"{name}: cannot open a packet socket on {ifname}: {exc}") from None
+        return cls(name, ifname, sock)
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def send(self, frames: Sequence[bytes], gap_s: float = 0.0) -> int:
+        """Send frames in order, optionally one per `gap_s` seconds (busy-wait pacing:
+        sleep() granularity is far coarser than BMv2's per-packet time). Returns how
+        many the kernel accepted."""
+        sent = 0
+        next_at = time.perf_counter()
+        for frame in frames:
+            if gap_s:
+                while time.perf_counter() < next_at:
+                    pass
+                next_at += gap_s
+            while True:
+                try:
+                    self.sock.send(frame)
+                    sent += 1
+                    break
+                except BlockingIOError:
+                    select.select([], [self.sock], [], 0.1)
+        return sent
+
+    def read_ready(self) -> list[Received]:
+        """Everything waiting in the socket right now."""
+        out: list[Received] = []
+        now = time.monotonic()
+        while True:
+            try:
+                data, addr = self.sock.recvfrom(65535)
+            except BlockingIOError:
+                break
+            if addr[2] == PACKET_OUTGOING:
+                continue
+            out.append(Received(self.name, data, now))
+        self.received += len(out)
+        return out
+
+    def read_drops(self) -> int:
+        """Frames the kernel dropped for this socket since the last call (buffer full)."""
+        raw = self.sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8)
+        _packets, drops = struct.unpack("II", raw)
+        self.dropped += drops
+        return int(drops)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def collect(ports: Iterable[HostPort], until: Callable[[dict[str, list[Received]]], bool],
+            timeout: float, settle: float) -> dict[str, list[Received]]:
+    """Read from all ports until `until(got)` holds (then `settle` seconds more, to catch
+    duplicates and strays) or `timeout` passes."""
+    plist = list(ports)
+    got: dict[str, list[Received]] = {p.name: [] for p in plist}
+    deadline = time.monotonic() + timeout
+    settle_end: float | None = None
+    while True:
+        now = time.monotonic()
+        if settle_end is None and until(got):
+            settle_end = now + settle
+        end = min(deadline, settle_end) if settle_end is not None else deadline
+        if now >= end:
+            break
+        ready, _, _ = select.select(plist, [], [], end - now)
+        for port in ready:
+            got[port.name].extend(port.read_ready())
+    for port in plist:  # whatever raced in at the very end
+        got[port.name].extend(port.read_ready())
+    return got

@@ -1,0 +1,229 @@
+"""The emulated network: Mininet hosts and BMv2 switches, exactly as a manifest says.
+
+Hosts follow the course conventions: static ARP for every other host, IPv6
+off, checksum/segmentation offloads off (Scapy would see bogus checksums
+otherwise). Switch ports get the numbers the manifest gives. Every process and
+root-namespace interface is recorded in the run registry before it exists, so
+a crash or kill -9 leaves nothing that `labtool clean` cannot find.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from mininet.link import Intf
+from mininet.log import setLogLevel
+from mininet.net import Mininet
+from mininet.node import Switch
+
+from .bmv2 import READY_TIMEOUT_S, SwitchProcess
+from .compiler import Artifacts
+from .errors import NetworkError
+from .manifest import Lab, switch_port_mac
+from .registry import RunRecord, interface_exists
+
+OFFLOADS = ("rx", "tx", "sg", "tso", "gso", "gro")
+
+
+class QuietIntf(Intf):  # type: ignore[misc]
+    """A veth end that never speaks on its own: IPv6 (router solicitations, MLD)
+    is disabled before the link comes up, and offloads are off."""
+
+    def config(self, **params: Any) -> Any:
+        self.cmd(f"sysctl -qw net.ipv6.conf.{self.name}.disable_ipv6=1")
+        self.cmd(f"ethtool -K {self.name} {' '.join(f'{o} off' for o in OFFLOADS)} 2>/dev/null")
+        return super().config(**params)
+
+
+class BMv2Node(Switch):  # type: ignore[misc]
+    """Mininet's view of a BMv2 switch; the process itself is a SwitchProcess."""
+
+    def __init__(self, name: str, process: SwitchProcess, **params: Any) -> None:
+        self.process = process
+        super().__init__(name, dpid=f"{process.device_id:016x}", **params)
+
+    def start(self, controllers: Any) -> None:
+        self.process.start()
+
+    def stop(self, deleteIntfs: bool = True) -> None:  # noqa: N803 - Mininet's signature
+        self.process.stop()
+        super().stop(deleteIntfs)
+
+
+def host_intf(host: str) -> str:
+    return f"{host}-eth0"
+
+
+def switch_intf(switch: str, port: int) -> str:
+    return f"{switch}-eth{port}"
+
+
+class LabNetwork:
+    """Build, start and stop one lab's network."""
+
+    def __init__(self, lab: Lab, run_dir: Path, artifacts: dict[str, Artifacts],
+                 record: RunRecord, log_level: str | None = None, pcap: bool = False) -> None:
+        self.lab = lab
+        self.run_dir = run_dir
+        self.artifacts = artifacts
+        self.record = record
+        self.log_level = log_level or lab.log_level
+        self.pcap = pcap
+        self.net: Mininet | None = None
+        self.switches: dict[str, SwitchProcess] = {}
+        self.timings: dict[str, float] = {}
+
+    def root_interfaces(self) -> list[str]:
+        names = []
+        for link in self.lab.links:
+            for end in (link.a, link.b):
+                if end.node in self.lab.switches and end.port is not None:
+                    names.append(switch_intf(end.node, end.port))
+        return names
+
+    def check_free(self) -> None:
+        """Refuse to start if an interface we would create exists: it is not ours
+        (ours were removed by the stale-run cleanup), and Mininet would delete it."""
+        taken = [n for n in self.root_interfaces() if interface_exists(n)]
+        if taken:
+            raise NetworkError(
+                f"interface(s) {', '.join(taken)} already exist and were not created by labtool",
+                hint="another emulator (Mininet, p4-utils) may be running; stop it first")
+
+    def start(self) -> None:
+        t0 = time.perf_counter()
+        self.check_free()
+        setLogLevel("error")
+        lab = self.lab
+        net = Mininet(topo=None, build=False, controller=None, autoSetMacs=False,
+                      autoStaticArp=False, intf=QuietIntf, waitConnected=False)
+        self.net = net
+        for host in lab.hosts.values():
+            node = net.addHost(host.name, ip=f"{host.ip}/{host.prefixlen}", mac=host.mac)
+            self.record.add_process(node.pid, f"mininet host {host.name}")
+            # defaults apply to interfaces created in or moved into this namespace later
+            node.cmd("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
+                     "net.ipv6.conf.default.disable_ipv6=1")
+        for sw in lab.switches.values():
+            ports = {}
+            for link in lab.links:
+                for end in (link.a, link.b):
+                    if end.node == sw.name and end.port is not None:
+                        ports[end.port] = switch_intf(sw.name, end.port)
+            proc = SwitchProcess(sw.name, sw.device_id, ports, self.run_dir, self.log_level,
+                                 self.pcap, sw.cpu_port)
+            self.switches[sw.name] = proc
+            node = net.addSwitch(sw.name, cls=BMv2Node, process=proc)
+            self.record.add_process(node.pid, f"mininet switch shell {sw.name}")
+        self.record.add_interfaces(self.root_interfaces())
+        for link in lab.links:
+            kwargs: dict[str, Any] = {}
+            for i, end in ((1, link.a), (2, link.b)):
+                if end.node in lab.hosts:
+                    kwargs[f"intfName{i}"] = host_intf(end.node)
+                    kwargs[f"port{i}"] = 0
+                else:
+                    kwargs[f"intfName{i}"] = switch_intf(end.node, end.port or 0)
+                    kwargs[f"port{i}"] = end.port
+                    kwargs[f"addr{i}"] = switch_port_mac(lab.switches[end.node].device_id,
+                                                         end.port or 0)
+            net.addLink(link.a.node, link.b.node, **kwargs)
+        net.build()
+        self._configure_hosts()
+        self.timings["network"] = time.perf_counter() - t0
+
+        t1 = time.perf_counter()
+        for name, proc in self.switches.items():
+            net.get(name).start([])
+            assert proc.proc is not None
+            self.record.add_process(proc.proc.pid, f"simple_switch_grpc {name}")
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        for proc in self.switches.values():
+            proc.wait_ready(deadline)
+        self.timings["switch_ready"] = time.perf_counter() - t1
+        self.write_topology()
+
+    def _configure_hosts(self) -> None:
+        assert self.net is not None
+        hosts = self.lab.hosts
+        for host in hosts.values():
+            node = self.net.get(host.name)
+            intf = host_intf(host.name)
+            cmds = [f"ip neigh replace {o.ip} lladdr {o.mac} dev {intf} nud permanent"
+                    for o in hosts.values() if o.name != host.name]
+            if host.gateway:
+                cmds.append(f"ip route replace default via {host.gateway} dev {intf} onlink")
+            else:
+                cmds.append(f"ip route replace default dev {intf}")
+            node.cmd(" ; ".join(cmds))
+
+    def host_pid(self, name: str) -> int:
+        assert self.net is not None
+        return int(self.net.get(name).pid)
+
+    def check_switches(self) -> None:
+        """Raise if any switch died (with its output tail)."""
+        for proc in self.switches.values():
+            proc.check_alive()
+
+    def write_topology(self) -> Path:
+        """topology.json in networkx node-link form with the fields p4-utils' load_topo
+        users expect, so course-style control planes can be pointed at this network."""
+        nodes: list[dict[str, Any]] = []
+        for host in self.lab.hosts.values():
+            nodes.append({"id": host.name, "isHost": True, "ip": f"{host.ip}/{host.prefixlen}",
+                          "mac": host.mac, "gateway": host.gateway, "pid": self.host_pid(host.name),
+                          "interface": host_intf(host.name)})
+        for sw in self.lab.switches.values():
+            proc = self.switches[sw.name]
+            art = self.artifacts[sw.name]
+            nodes.append({"id": sw.name, "isSwitch": True, "isP4Switch": True,
+                          "isP4RuntimeSwitch": True, "device_id": sw.device_id,
+                          "grpc_port": proc.grpc_port, "grpc_address": proc.grpc_address,
+                          "thrift_port": proc.thrift_port, "thrift_ip": "127.0.0.1",
+                          "json_path": str(art.json), "p4rt_path": str(art.p4info),
+                          "p4_src": str(art.program), "cpu_port": sw.cpu_port,
+                          "log_path": str(proc.log_path) if self.log_level != "off" else None})
+        links = []
+        for link in self.lab.links:
+            ends: list[tuple[str, int | None, str, str | None, str | None]] = []
+            for end in (link.a, link.b):
+                if end.node in self.lab.hosts:
+                    host = self.lab.hosts[end.node]
+                    ends.append((end.node, 0, host_intf(end.node), host.mac,
+                                 f"{host.ip}/{host.prefixlen}"))
+                else:
+                    mac = switch_port_mac(self.lab.switches[end.node].device_id, end.port or 0)
+                    ends.append((end.node, end.port, switch_intf(end.node, end.port or 0), mac,
+                                 None))
+            (n1, p1, i1, a1, ip1), (n2, p2, i2, a2, ip2) = ends
+            links.append({"source": n1, "target": n2, "node1": n1, "node2": n2, "port1": p1,
+                          "port2": p2, "intfName1": i1, "intfName2": i2, "addr1": a1,
+                          "addr2": a2, "ip1": ip1, "ip2": ip2})
+        topo = {"directed": False, "multigraph": False,
+                "graph": {"lab": self.lab.name, "run_dir": str(self.run_dir)},
+                "nodes": nodes, "links": links}
+        path = self.run_dir / "topology.json"
+        path.write_text(json.dumps(topo, indent=2))
+        return path
+
+    def stop(self) -> None:
+        net, self.net = self.net, None
+        for proc in self.switches.values():
+            try:
+                proc.stop()
+            except Exception:  # noqa: BLE001 - keep tearing down the rest
+                pass
+        if net is None:
+            return
+        try:
+            net.stop()
+        except Exception:  # noqa: BLE001 - fall back to removing what we recorded
+            pass
+        for name in self.root_interfaces():
+            if interface_exists(name):
+                from .registry import delete_interface
+                delete_interface(name)

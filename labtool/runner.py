@@ -1,0 +1,220 @@
+"""One lab run, start to finish: compile → network → pipeline → controller →
+verifier → teardown. Each phase is timed; any failure or Ctrl-C ends in a full
+teardown. The CLI (`labtool run/up/test/selftest`) is a thin layer over this."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+import finsy as fy
+
+from . import compiler
+from .checks import HarnessError, Verdict
+from .context import LabContext
+from .controlplane import SwitchControl
+from .errors import ControllerError, ControlPlaneError, LabtoolError
+from .hostio import HostPort
+from .loader import load_function, user_traceback
+from .manifest import Lab
+from .network import LabNetwork, host_intf, switch_intf
+from .p4runtime import P4RuntimeSession
+from .registers import RegisterClient
+from .registry import RunLock
+from .workspace import Workspace
+
+
+@dataclass
+class RunOptions:
+    program: Path | None = None  # --p4 FILE
+    pcap: bool = False
+    keep: bool = False
+    log_level: str | None = None
+    use_cache: bool = True
+    quiet: bool = False
+
+
+@dataclass
+class Phases:
+    times: dict[str, float] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def timed(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.times[name] = self.times.get(name, 0.0) + time.perf_counter() - start
+
+
+def require_root() -> None:
+    import os
+    if os.geteuid() != 0:
+        raise LabtoolError("this command needs root (network namespaces, veths, BMv2 ports)",
+                           hint="run it with sudo, e.g. sudo .venv/bin/labtool run <lab>")
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (CI timeouts, kill) takes the same teardown path as Ctrl-C."""
+    old = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+@contextlib.contextmanager
+def no_interrupts() -> Iterator[None]:
+    """Teardown must finish even if Ctrl-C is pressed again."""
+    mask = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, mask)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, mask)
+
+
+def compile_lab(lab: Lab, ws: Workspace, use_cache: bool = True) -> dict[str, compiler.Artifacts]:
+    """Artifacts per switch (each distinct program compiled once)."""
+    by_program = {p: compiler.compile_program(p, ws.cache_dir, use_cache) for p in lab.programs()}
+    return {name: by_program[sw.program] for name, sw in lab.switches.items()}
+
+
+class LabRun:
+    """A running lab network with its control plane; use as a context manager."""
+
+    def __init__(self, lab: Lab, ws: Workspace, options: RunOptions, label: str | None = None,
+                 log: Callable[[str], None] = print) -> None:
+        require_root()
+        self.lab = lab if options.program is None else lab.with_program(options.program)
+        self.ws = ws
+        self.options = options
+        self.phases = Phases()
+        self.run_dir = ws.new_run_dir(label or lab.name)
+        self.log = log
+        self.network: LabNetwork | None = None
+        self.switches: dict[str, SwitchControl] = {}
+        self.ports: dict[str, HostPort] = {}
+        self._stack = contextlib.ExitStack()
+        self.artifacts: dict[str, compiler.Artifacts] = {}
+
+    def __enter__(self) -> LabRun:
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _start(self) -> None:
+        with self.phases.timed("compile"):
+            self.artifacts = compile_lab(self.lab, self.ws, self.options.use_cache)
+        self.phases.times["compile_cached"] = float(all(a.cached for a in self.artifacts.values()))
+        self._stack.enter_context(sigterm_as_interrupt())
+        record = self._stack.enter_context(RunLock(self.lab.name, self.run_dir))
+        self.network = LabNetwork(self.lab, self.run_dir, self.artifacts, record,
+                                  self.options.log_level, self.options.pcap)
+        with self.phases.timed("network"):
+            self.network.start()
+        self.phases.times["switch_ready"] = self.network.timings["switch_ready"]
+        self.phases.times["network"] -= self.network.timings["switch_ready"]
+        with self.phases.timed("pipeline"):
+            self._push_pipelines()
+
+    def _push_pipelines(self) -> None:
+        assert self.network is not None
+        for name, proc in self.network.switches.items():
+            art = self.artifacts[name]
+            schema = fy.P4Schema(art.p4info, art.json)
+            session = P4RuntimeSession(proc.grpc_address, proc.device_id)
+            control = SwitchControl(name, session, schema, None)
+            self.switches[name] = control
+            session.open()
+            session.set_pipeline(schema)
+            control._registers = RegisterClient(proc.thrift_port)
+
+    def context(self) -> LabContext:
+        assert self.network is not None
+        if not self.ports:
+            for host in self.lab.hosts:
+                self.ports[host] = HostPort.open(host, self.network.host_pid(host), host_intf(host))
+        return LabContext(self.lab, self.switches, self.ports, self.network.check_switches,
+                          switch_intf)
+
+    def run_controller(self, ctx: LabContext) -> None:
+        if self.lab.controller is None:
+            return
+        with self.phases.timed("controller"):
+            configure = load_function(self.lab.controller, "configure", "controller")
+            try:
+                configure(ctx)
+            except ControlPlaneError as exc:
+                raise ControllerError(f"controller {self.lab.controller.name}: {exc}") from None
+            except LabtoolError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the lab's code: show its traceback
+                raise ControllerError(f"controller {self.lab.controller.name} raised:\n"
+                                      f"{user_traceback(exc)}") from None
+
+    def run_verifier(self, ctx: LabContext) -> None:
+        with self.phases.timed("verifier"):
+            verify = load_function(self.lab.verifier, "verify", "verifier")
+            try:
+                verify(ctx)
+            except (LabtoolError, HarnessError, KeyboardInterrupt):
+                raise
+            except Exception as exc:  # noqa: BLE001 - a verifier bug, not a FAIL of the program
+                raise LabtoolError(f"verifier {self.lab.verifier.name} crashed:\n"
+                                   f"{user_traceback(exc)}") from None
+
+    def close(self) -> None:
+        with no_interrupts(), self.phases.timed("teardown"):
+            for port in self.ports.values():
+                port.close()
+            self.ports.clear()
+            for control in self.switches.values():
+                control.close()
+            self.switches.clear()
+            if self.network is not None:
+                self.network.stop()
+                self.network = None
+            self._stack.close()
+
+
+def run_lab(lab: Lab, ws: Workspace, options: RunOptions,
+            on_failure: Callable[[LabRun], None] | None = None) -> Verdict:
+    """Run and verify one lab. A user or environment problem raises LabtoolError;
+    a wrong program yields a FAIL verdict."""
+    program = options.program or lab.program
+    run = LabRun(lab, ws, options)
+    verdict = Verdict(lab.name, str(program), run_dir=str(run.run_dir))
+    with run:
+        ctx = run.context()
+        run.run_controller(ctx)
+        try:
+            run.run_verifier(ctx)
+        except HarnessError as exc:
+            verdict.error = f"harness: {exc}"
+        verdict.checks = ctx.results
+        if not verdict.passed and options.keep and on_failure is not None:
+            on_failure(run)
+    verdict.timings = dict(run.phases.times)
+    return verdict
+
+
+def log_to_stderr(msg: str) -> None:
+    print(msg, file=sys.stderr)

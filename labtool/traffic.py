@@ -1,0 +1,80 @@
+"""Fast, accounted traffic for exact-count checks (thousands of frames).
+
+Frames are prebuilt bytes sent from raw sockets, interleaved round-robin
+across the sending hosts and paced with a busy-wait so BMv2's queues never
+fill (see PACE_S). Every frame is accounted for at each stage it crosses:
+
+    sender socket -> [veth] -> switch port rx  ... BMv2 ...  switch port tx -> [veth] -> host socket
+
+The kernel counters of the switch-side veth ends say how many frames reached
+BMv2's port and how many BMv2 transmitted; the receiving socket's drop counter
+says whether capture lost any. A frame missing before BMv2 or after it is the
+harness's loss, reported as such (HarnessError), never blamed on the program.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+# One frame per 150 µs across all senders. BMv2 (logging off) forwards a small frame in
+# well under 100 µs; measured on 2 cores: unpaced bursts lose most frames in BMv2's
+# queues, 100 µs still loses ~2 %, 150-200 µs loses none. Exact counts cannot afford loss.
+PACE_S = 150e-6
+
+Classifier = Callable[[bytes], Hashable | None]
+
+
+def interface_counter(ifname: str, counter: str) -> int:
+    return int(Path(f"/sys/class/net/{ifname}/statistics/{counter}").read_text())
+
+
+@dataclass
+class StageCounts:
+    """Frames seen at each stage of one burst, per host."""
+
+    requested: dict[str, int]
+    sent: dict[str, int]
+    switch_rx: dict[str, int]  # frames the switch-side veth of each sender received
+    switch_tx: dict[str, int]  # frames BMv2 transmitted toward each host
+    captured: dict[str, int]
+    socket_drops: dict[str, int]
+
+    def harness_losses(self) -> list[str]:
+        """Frames lost outside BMv2 (never the program's fault)."""
+        out = []
+        for host, n in self.requested.items():
+            if self.sent[host] != n:
+                out.append(f"{host}: sent only {self.sent[host]} of {n} frames")
+            elif self.switch_rx[host] < n:
+                out.append(f"{host}: {n - self.switch_rx[host]} of {n} frames lost between "
+                           f"the host and the switch port")
+        for host, tx in self.switch_tx.items():
+            if self.socket_drops.get(host):
+                out.append(f"{host}: capture socket dropped {self.socket_drops[host]} frames")
+            elif self.captured.get(host, 0) < tx:
+                out.append(f"{host}: the switch port sent {tx} frames but the host captured "
+                           f"{self.captured.get(host, 0)}")
+        return out
+
+
+def interleave(sends: Mapping[str, Sequence[bytes]]) -> list[tuple[str, bytes]]:
+    """Round-robin order across senders: host A frame 0, host B frame 0, A 1, B 1, ..."""
+    order: list[tuple[str, bytes]] = []
+    longest = max((len(v) for v in sends.values()), default=0)
+    for i in range(longest):
+        for host, frames in sends.items():
+            if i < len(frames):
+                order.append((host, frames[i]))
+    return order
+
+
+def tally(frames: Sequence[bytes], classify: Classifier) -> Counter[Hashable]:
+    counts: Counter[Hashable] = Counter()
+    for frame in frames:
+        key = classify(frame)
+        if key is not None:
+            counts[key] += 1
+    return counts

@@ -1,0 +1,34 @@
+"""Helpers for e2e tests: run the CLI as a user would, check the host is clean."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def labtool(*args: str, env: dict[str, str] | None = None, timeout: float = 300,
+            stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "labtool.cli", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout, env=full_env,
+                          input=stdin)
+
+
+def leftovers() -> list[str]:
+    """Anything a labtool run could have left on the host."""
+    found = []
+    for name in os.listdir("/sys/class/net"):
+        if "-eth" in name and name.split("-eth")[0][:1] in ("s", "h"):
+            found.append(f"interface {name}")
+    out = subprocess.run(["pgrep", "-a", "simple_switch"], capture_output=True, text=True).stdout
+    found += [f"process {line}" for line in out.splitlines()]
+    out = subprocess.run(["pgrep", "-af", "mininet:"], capture_output=True, text=True).stdout
+    found += [f"process {line}" for line in out.splitlines()]
+    reg = Path("/run/labtool")
+    if reg.is_dir():
+        found += [f"registry {p}" for p in reg.iterdir()]
+    return found

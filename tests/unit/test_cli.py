@@ -1,0 +1,93 @@
+"""The CLI contract: exit codes and one clear message for user mistakes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from labtool.cli import main
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    out, err = capsys.readouterr()
+    code = exc.value.code
+    return (code if isinstance(code, int) else 1), out, err
+
+
+@pytest.fixture(autouse=True)
+def in_repo(repo_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(repo_root)
+    monkeypatch.delenv("LABTOOL_HOME", raising=False)
+
+
+def test_list(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["list"], capsys)
+    assert code == 0
+    names = [line.split()[0] for line in out.splitlines()]
+    assert {"reflector", "repeater", "vlan"} <= set(names)
+
+
+def test_unknown_lab(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    code, _, err = run_cli(["run", "repeter"], capsys)
+    assert code == 2
+    assert "labtool: error: no lab 'repeter'; did you mean 'repeater'?" in err
+    assert "Traceback" not in err
+
+
+def test_not_root(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    code, _, err = run_cli(["run", "reflector"], capsys)
+    assert code == 2
+    assert "needs root" in err and "sudo" in err
+
+
+def test_missing_toolchain(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+                           tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("LABTOOL_P4_PREFIX", str(tmp_path))
+    code, _, err = run_cli(["build", "reflector"], capsys)
+    assert code == 2
+    assert "p4c-bm2-ss not found" in err and "LABTOOL_P4_PREFIX" in err
+
+
+def test_missing_p4_file(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["build", "reflector", "--p4", "nope.p4"], capsys)
+    assert code == 2 and "--p4 nope.p4: no such file" in err
+
+
+def test_build_needs_a_lab(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["build"], capsys)
+    assert code == 2 and "name a lab" in err
+
+
+def test_unknown_option_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["run", "reflector", "--frobnicate"], capsys)
+    assert code == 2 and "No such option" in err
+
+
+def test_malformed_manifest_via_cli(capsys: pytest.CaptureFixture[str], lab_tree: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    (lab_tree / "topologies" / "bad.toml").write_text('program = "p4src/x.p4"\n')
+    monkeypatch.setenv("LABTOOL_HOME", str(lab_tree))
+    code, _, err = run_cli(["build", "bad"], capsys)
+    assert code == 2
+    assert "topologies/bad.toml: verifier: missing (required)" in err
+
+
+def test_doctor_reports_every_check(capsys: pytest.CaptureFixture[str],
+                                    monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.setenv("LABTOOL_P4_PREFIX", str(tmp_path))
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    code, out, _ = run_cli(["doctor"], capsys)
+    assert code == 2
+    for name in ("root", "p4c", "simple_switch_grpc", "simple_switch_CLI", "mininet",
+                 "netns/veth"):
+        assert name in out
+    assert "FAIL  p4c" in out and "fix:" in out
+    assert "Thrift server always listens on all addresses" in out

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from labtool.checks import CheckResult, Verdict
+from labtool.report import check_lines, timing_line, write_json, write_junit
+
+
+def verdict(passed: bool = False) -> Verdict:
+    return Verdict("vlan", "p4src/vlan.p4", [
+        CheckResult("rule 1", True, "", 0.15),
+        CheckResult("rule 2", passed, "" if passed else "h2: expected 1 frame(s), got 0\nmore", 0.2),
+    ], timings={"compile": 0.001, "compile_cached": 1.0, "network": 0.2, "teardown": 0.1})
+
+
+def test_verdict_lines() -> None:
+    assert verdict(True).one_line() == "vlan: PASS (2/2 checks)"
+    assert verdict(False).one_line() == ("vlan: FAIL (1/2 checks passed; first failure: rule 2: "
+                                         "h2: expected 1 frame(s), got 0)")
+    assert Verdict("x", "p").one_line() == "x: FAIL (the verifier ran no check)"
+    assert Verdict("x", "p", error="harness: drops\nmore").status == "ERROR"
+
+
+def test_check_lines_and_timing() -> None:
+    lines = check_lines(verdict(False))
+    assert lines[0].startswith("  PASS  rule 1")
+    assert lines[1].startswith("  FAIL  rule 2")
+    assert lines[2].strip() == "h2: expected 1 frame(s), got 0"
+    assert "compile (cached) 1 ms" in timing_line(verdict())
+
+
+def test_json_and_junit(tmp_path: Path) -> None:
+    write_json([verdict(False)], tmp_path / "r.json")
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["status"] == "FAIL" and data["checks"][1]["passed"] is False
+    write_junit([verdict(False), Verdict("x", "p", error="boom")], tmp_path / "r.xml")
+    root = ET.parse(tmp_path / "r.xml").getroot()
+    suites = root.findall("testsuite")
+    assert [s.get("failures") for s in suites] == ["1", "0"]
+    assert suites[1].get("errors") == "1"
+    failure = suites[0].find("testcase[@name='rule 2']/failure")
+    assert failure is not None and failure.get("message") == "h2: expected 1 frame(s), got 0"
