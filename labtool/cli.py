@@ -168,7 +168,7 @@ def up(lab_name: str, p4: str | None, pcap: bool, log_level: str | None) -> None
 
     ws = _ws()
     lab = find_lab(ws.root, lab_name)
-    options = RunOptions(program=_program(p4), pcap=pcap, log_level=log_level)
+    options = RunOptions(program=_program(p4), pcap=pcap, log_level=log_level, host_stacks=True)
     with LabRun(lab, ws, options) as lab_run:
         ctx = lab_run.context()
         lab_run.run_controller(ctx)

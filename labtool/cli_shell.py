@@ -20,6 +20,7 @@ def mininet_cli(lab_run: Any) -> None:
 
 def inspect_network(lab_run: Any) -> None:
     """After a failed run with --keep: show where things are and wait."""
+    lab_run.network.enable_host_stacks()  # silent while verifying; now ping etc. should work
     print(f"--keep: the network stays up. Run directory: {lab_run.run_dir}", file=sys.stderr)
     print("  registers: sudo labtool registers <switch>   topology: "
           f"{lab_run.run_dir / 'topology.json'}", file=sys.stderr)

@@ -114,7 +114,9 @@ class SwitchControl:
             update = (+ent if sign == "+" else -ent if sign == "-" else ~ent)
             return update.encode_update(self.schema)  # type: ignore[no-any-return]
         except ValueError as exc:
-            raise ControlPlaneError(f"{self.name}: {exc}") from None
+            where = getattr(ent, "table_id", "") or type(ent).__name__
+            short = self.schema.tables[where].alias if self.schema.tables.get(where) else where
+            raise ControlPlaneError(f"{self.name}: {short}: {exc}") from None
 
     # -- tables --------------------------------------------------------------------------------
     def table_add(self, table: str, match: Match, action: str,

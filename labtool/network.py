@@ -2,7 +2,13 @@
 
 Hosts follow the course conventions: static ARP for every other host, IPv6
 off, checksum/segmentation offloads off (Scapy would see bogus checksums
-otherwise). Switch ports get the numbers the manifest gives. Every process and
+otherwise). While a verifier runs, the host kernels must stay silent (a kernel
+would answer the verifier's ARP requests, send ICMP port-unreachable for its
+UDP and RST for its TCP, and those frames would cross the switch): so in
+`labtool run` the host interfaces carry no IPv4 address (with forwarding off,
+such a kernel drops everything quietly) and the verifier's raw sockets do all
+the talking. `labtool up` and `--keep` give hosts their addresses, ARP entries
+and routes, so ping and other tools work. Switch ports get the numbers the manifest gives. Every process and
 root-namespace interface is recorded in the run registry before it exists, so
 a crash or kill -9 leaves nothing that `labtool clean` cannot find.
 """
@@ -65,13 +71,15 @@ class LabNetwork:
     """Build, start and stop one lab's network."""
 
     def __init__(self, lab: Lab, run_dir: Path, artifacts: dict[str, Artifacts],
-                 record: RunRecord, log_level: str | None = None, pcap: bool = False) -> None:
+                 record: RunRecord, log_level: str | None = None, pcap: bool = False,
+                 host_stacks: bool = False) -> None:
         self.lab = lab
         self.run_dir = run_dir
         self.artifacts = artifacts
         self.record = record
         self.log_level = log_level or lab.log_level
         self.pcap = pcap
+        self.host_stacks = host_stacks
         self.net: Mininet | None = None
         self.switches: dict[str, SwitchProcess] = {}
         self.timings: dict[str, float] = {}
@@ -102,7 +110,7 @@ class LabNetwork:
                       autoStaticArp=False, intf=QuietIntf, waitConnected=False)
         self.net = net
         for host in lab.hosts.values():
-            node = net.addHost(host.name, ip=f"{host.ip}/{host.prefixlen}", mac=host.mac)
+            node = net.addHost(host.name, ip=None, mac=host.mac)
             self.record.add_process(node.pid, f"mininet host {host.name}")
             # defaults apply to interfaces created in or moved into this namespace later
             node.cmd("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
@@ -132,7 +140,8 @@ class LabNetwork:
                                                          end.port or 0)
             net.addLink(link.a.node, link.b.node, **kwargs)
         net.build()
-        self._configure_hosts()
+        if self.host_stacks:
+            self.enable_host_stacks()
         self.timings["network"] = time.perf_counter() - t0
 
         t1 = time.perf_counter()
@@ -146,13 +155,15 @@ class LabNetwork:
         self.timings["switch_ready"] = time.perf_counter() - t1
         self.write_topology()
 
-    def _configure_hosts(self) -> None:
+    def enable_host_stacks(self) -> None:
+        """Give hosts their IPv4 address, static ARP for every other host, a default route."""
         assert self.net is not None
         hosts = self.lab.hosts
         for host in hosts.values():
             node = self.net.get(host.name)
             intf = host_intf(host.name)
-            cmds = [f"ip neigh replace {o.ip} lladdr {o.mac} dev {intf} nud permanent"
+            cmds = [f"ip addr replace {host.ip}/{host.prefixlen} dev {intf}"]
+            cmds += [f"ip neigh replace {o.ip} lladdr {o.mac} dev {intf} nud permanent"
                     for o in hosts.values() if o.name != host.name]
             if host.gateway:
                 cmds.append(f"ip route replace default via {host.gateway} dev {intf} onlink")

@@ -37,6 +37,7 @@ class RunOptions:
     keep: bool = False
     log_level: str | None = None
     use_cache: bool = True
+    host_stacks: bool = False  # hosts' own IP stacks answer (labtool up); silent while verifying
     quiet: bool = False
 
 
@@ -127,7 +128,8 @@ class LabRun:
         self._stack.enter_context(sigterm_as_interrupt())
         record = self._stack.enter_context(RunLock(self.lab.name, self.run_dir))
         self.network = LabNetwork(self.lab, self.run_dir, self.artifacts, record,
-                                  self.options.log_level, self.options.pcap)
+                                  self.options.log_level, self.options.pcap,
+                                  self.options.host_stacks)
         with self.phases.timed("network"):
             self.network.start()
         self.phases.times["switch_ready"] = self.network.timings["switch_ready"]

@@ -151,7 +151,7 @@ def test_sigint_mid_run_tears_down() -> None:
 
 
 def test_foreign_interface_is_not_touched() -> None:
-    subprocess.run(["ip", "link", "add", "s1-eth1", "type", "dummy"], check=True)
+    subprocess.run(["ip", "link", "add", "s1-eth1", "type", "veth", "peer", "name", "ltforeign0"], check=True)
     try:
         proc = labtool("run", "repeater")
         assert proc.returncode == 2

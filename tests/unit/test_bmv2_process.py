@@ -1,0 +1,79 @@
+"""Switch process handling with stand-in binaries: busy port, early death, readiness."""
+
+from __future__ import annotations
+
+import socket
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from labtool import bmv2
+from labtool.errors import NetworkError
+
+
+def fake_switch(tmp_path: Path, body: str) -> Path:
+    script = tmp_path / "simple_switch_grpc"
+    script.write_text(f"#!{sys.executable}\n{body}\n")
+    script.chmod(0o755)
+    return script
+
+
+def process(tmp_path: Path) -> bmv2.SwitchProcess:
+    return bmv2.SwitchProcess("s1", 1, {1: "s1-eth1"}, tmp_path, log_level="off")
+
+
+def test_busy_port_is_refused(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        proc = process(tmp_path)
+        proc.grpc_port = busy.getsockname()[1]
+        with pytest.raises(NetworkError, match=f"s1: port {proc.grpc_port} is busy"):
+            proc.start()
+
+
+def test_early_death_shows_output_tail(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    script = fake_switch(tmp_path, "import sys\nprint('Failed to bind interface s1-eth1')\n"
+                                   "sys.exit(1)")
+    monkeypatch.setattr(bmv2.toolchain, "switch_binary", lambda: script)
+    proc = process(tmp_path)
+    proc.start()
+    with pytest.raises(NetworkError) as exc:
+        proc.wait_ready(time.monotonic() + 10)
+    assert "s1: simple_switch_grpc exited with status 1" in str(exc.value)
+    assert "Failed to bind interface s1-eth1" in str(exc.value)
+
+
+def test_ready_when_both_ports_accept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    script = fake_switch(tmp_path, (
+        "import socket, sys, time\n"
+        "args = sys.argv\n"
+        "thrift = int(args[args.index('--thrift-port') + 1])\n"
+        "grpc = int(args[args.index('--grpc-server-addr') + 1].rsplit(':', 1)[1])\n"
+        "assert args[args.index('--grpc-server-addr') + 1].startswith('127.0.0.1:')\n"
+        "socks = []\n"
+        "for p in (grpc, thrift):\n"
+        "    s = socket.socket(); s.bind(('127.0.0.1', p)); s.listen(); socks.append(s)\n"
+        "time.sleep(30)\n"))
+    monkeypatch.setattr(bmv2.toolchain, "switch_binary", lambda: script)
+    proc = process(tmp_path)
+    proc.start()
+    try:
+        proc.wait_ready(time.monotonic() + 10)
+        assert bmv2.port_accepts(proc.grpc_port) and bmv2.port_accepts(proc.thrift_port)
+    finally:
+        proc.stop()
+    assert proc.proc is None
+
+
+def test_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bmv2.toolchain, "switch_binary", lambda: Path("/x/simple_switch_grpc"))
+    proc = bmv2.SwitchProcess("s2", 7, {2: "s2-eth2", 1: "s2-eth1"}, tmp_path, "info", True, 255,
+                              grpc_port=5000, thrift_port=6000)
+    cmd = proc.command()
+    assert cmd[:4] == ["/x/simple_switch_grpc", "--no-p4", "--device-id", "7"]
+    assert cmd[4:8] == ["-i", "1@s2-eth1", "-i", "2@s2-eth2"]
+    assert cmd[cmd.index("--") + 1:] == ["--grpc-server-addr", "127.0.0.1:5000", "--cpu-port", "255"]
+    assert "--pcap" in cmd and str(tmp_path / "s2.log") in cmd
