@@ -1,0 +1,106 @@
+"""hh-v2: packets/s the verifier offers vs what BMv2 forwards, and `labtool run hh-v2`
+wall time next to its floor.
+
+    sudo .venv/bin/python benchmarks/hh_rate.py [--frames N]
+
+1. Pace sweep on the real hh-v2 network (labtool's own network and sockets): N frames
+   of fresh flows (one flow per 900 frames, below the 1000 threshold, so the program
+   forwards them all) sent h1 -> h2 at several inter-frame gaps; prints offered and
+   forwarded packets/s and loss. The largest lossless rate is BMv2's measured rate.
+2. `labtool run hh-v2` (cached), wall time and phases.
+3. Floor = switch ready + pipeline push (both measured directly in
+   benchmarks/run_phases.py's way) + frames the verifier sends / BMv2's measured rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.run_phases import Floor  # noqa: E402
+from labtool import context  # noqa: E402
+from labtool import frames as f
+from labtool.manifest import find_lab  # noqa: E402
+from labtool.runner import LabRun, RunOptions, run_lab  # noqa: E402
+from labtool.workspace import workspace  # noqa: E402
+
+GAPS_US = (0, 20, 50, 100, 150, 200)
+
+
+def sweep(n: int) -> float:
+    ws = workspace()
+    lab = find_lab(ws.root, "hh-v2")
+    best = 0.0
+    with LabRun(lab, ws, RunOptions()) as run:
+        ctx = run.context()
+        run.run_controller(ctx)
+        h1, h2 = ctx.host("h1"), ctx.host("h2")
+        gateway = ctx.switch_mac("s1", 1)
+        print(f"{'gap µs':>7} {'offered pps':>12} {'forwarded pps':>14} {'lost':>6}")
+        flow_base = 10000
+        for gap in GAPS_US:
+            frames = [bytes(f.udp(h1, h2, b"rate", sport=flow_base + i // 900, dport=9,
+                                  dst_mac=gateway)) for i in range(n)]
+            flow_base += n // 900 + 1
+            ctx.drain()
+            t0 = time.perf_counter()
+            port = ctx.port("h1")
+            next_at = t0
+            for frame in frames:
+                if gap:
+                    while time.perf_counter() < next_at:
+                        pass
+                    next_at += gap / 1e6
+                port.send([frame])
+            offered_s = time.perf_counter() - t0
+            got = ctx.capture(lambda g: len(g["h2"]) >= n, 10, 0.3)["h2"]
+            last = time.perf_counter() - 0.3
+            forwarded = len(got)
+            fwd_pps = forwarded / max(last - t0, 1e-9)
+            print(f"{gap:>7} {n / offered_s:>12.0f} {fwd_pps:>14.0f} {n - forwarded:>6}")
+            if forwarded == n:
+                best = max(best, n / offered_s)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--frames", type=int, default=5000)
+    args = parser.parse_args()
+    rate = sweep(args.frames)
+    print(f"\nBMv2 lossless rate (largest offered rate with no loss): {rate:.0f} pps")
+
+    ws = workspace()
+    lab = find_lab(ws.root, "hh-v2")
+    context.RECORDER = []
+    t0 = time.perf_counter()
+    verdict = run_lab(lab, ws, RunOptions())
+    wall = time.perf_counter() - t0
+    exchanges, context.RECORDER = context.RECORDER, None
+    print(f"labtool run hh-v2: {verdict.one_line()}  wall {wall:.2f} s")
+    print("  phases: " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in verdict.timings.items()
+                                   if k != "compile_cached"))
+    frames_sent = sum(len(e.sends) for e in exchanges)
+    floor = Floor(lab, {})
+    from labtool import compiler
+    floor.artifacts = {n: compiler.compile_program(sw.program, ws.cache_dir)
+                       for n, sw in lab.switches.items()}
+    try:
+        floor.network()
+        floor.pipelines(floor.switches())
+    finally:
+        floor.teardown()
+    packets_s = frames_sent / rate if rate else float("nan")
+    floor_s = floor.times["switch_ready"] + floor.times["pipeline"] + packets_s
+    print(f"floor: switch ready {floor.times['switch_ready'] * 1000:.0f} ms + push "
+          f"{floor.times['pipeline'] * 1000:.0f} ms + {frames_sent} frames at {rate:.0f} pps "
+          f"{packets_s * 1000:.0f} ms = {floor_s:.2f} s")
+    print(f"ratio labtool / floor: {wall / floor_s:.2f}")
+
+
+if __name__ == "__main__":
+    main()
