@@ -60,11 +60,16 @@ def attach_switch(name: str, p4runtime: bool = False) -> SwitchControl:
     return connect_switch(nodes[name], p4runtime)
 
 
-def attach() -> LabContext:
-    """A LabContext on the running network (switches only: packet ports stay with labtool)."""
+def attach(reset_tables: bool = True) -> LabContext:
+    """A LabContext on the running network (switches only: packet ports stay with labtool).
+    Table entries are cleared first so a controller run by hand starts from a clean slate
+    (its inserts would otherwise collide with what the last run installed)."""
     run_dir, topo = live_topology()
     lab_name = topo["graph"]["lab"]
     from .workspace import workspace
     lab = find_lab(workspace().root, lab_name)
     switches = {name: connect_switch(node) for name, node in switch_nodes(topo).items()}
+    if reset_tables:
+        for control in switches.values():
+            control.clear_all_tables()
     return LabContext(lab, switches)

@@ -160,7 +160,10 @@ def run(lab_name: str, p4: str | None, pcap: bool, log_level: str | None, keep: 
 @cli.command()
 @click.argument("lab_name", metavar="LAB")
 @_apply(run_options)
-def up(lab_name: str, p4: str | None, pcap: bool, log_level: str | None) -> None:
+@click.option("--no-controller", is_flag=True,
+              help="Do not run the lab's controller (run yours by hand: see controllers/).")
+def up(lab_name: str, p4: str | None, pcap: bool, log_level: str | None,
+       no_controller: bool) -> None:
     """Start a lab's network and control plane, then the Mininet CLI (commands may be
     piped on stdin). Everything is torn down when the CLI exits."""
     from .cli_shell import mininet_cli
@@ -170,8 +173,9 @@ def up(lab_name: str, p4: str | None, pcap: bool, log_level: str | None) -> None
     lab = find_lab(ws.root, lab_name)
     options = RunOptions(program=_program(p4), pcap=pcap, log_level=log_level, host_stacks=True)
     with LabRun(lab, ws, options) as lab_run:
-        ctx = lab_run.context()
-        lab_run.run_controller(ctx)
+        ctx = lab_run.context(packet_ports=False)
+        if not no_controller:
+            lab_run.run_controller(ctx)
         click.echo(f"{lab.name} is up; run directory {lab_run.run_dir}", err=True)
         mininet_cli(lab_run)
 

@@ -154,7 +154,7 @@ class LabContext:
                                      sum(len(w) for w in want.values()), settle, 0.0))
         self.drain()
         for host, batch in sends.items():
-            self.send(host, batch)
+            self.send(host, batch, gap_s=PACE_S)  # paced like bursts: BMv2 queues stay short
 
         def complete(got: dict[str, list[Received]]) -> bool:
             return all(len(got[h]) >= len(w) for h, w in want.items())
@@ -166,7 +166,6 @@ class LabContext:
         if problems:
             raise CheckFailed("\n".join(problems))
         return got
-
 
     def burst(self, sends: Mapping[str, Sequence[FrameLike]], *,
               expect: Mapping[str, int] | None = None, gap_s: float = PACE_S,

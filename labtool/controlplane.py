@@ -145,6 +145,12 @@ class SwitchControl:
                    if not e.table_entry.is_default_action]
         self.session.write(updates, f"clear {table}")
 
+    def clear_all_tables(self) -> None:
+        """Delete every (non-default) entry of every table: a clean slate for a controller."""
+        for table in self.schema.tables:
+            if not table.is_const:
+                self.table_clear(table.name)
+
     def table_set_default(self, table: str, action: str,
                           params: Mapping[str, Any] | None = None) -> None:
         tbl = self._table(table)

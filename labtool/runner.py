@@ -149,9 +149,10 @@ class LabRun:
             session.set_pipeline(schema)
             control._registers = RegisterClient(proc.thrift_port)
 
-    def context(self) -> LabContext:
+    def context(self, packet_ports: bool = True) -> LabContext:
+        """The controller/verifier view; packet_ports opens the hosts' raw sockets."""
         assert self.network is not None
-        if not self.ports:
+        if packet_ports and not self.ports:
             for host in self.lab.hosts:
                 self.ports[host] = HostPort.open(host, self.network.host_pid(host), host_intf(host))
         return LabContext(self.lab, self.switches, self.ports, self.network.check_switches,

@@ -169,3 +169,27 @@ def test_pcap_and_logs_are_written(lab: str, tmp_path: Path) -> None:
     run_dir = sorted((ROOT / ".labtool" / "runs").glob(f"{lab}-2*"))[-1]
     assert list((run_dir / "pcap").glob("*.pcap"))
     assert (run_dir / "topology.json").is_file()
+
+
+def test_controller_by_hand_against_up() -> None:
+    up = subprocess.Popen([sys.executable, "-m", "labtool.cli", "up", "repeater",
+                           "--no-controller"], cwd=ROOT, stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert up.stderr is not None
+        while True:
+            line = up.stderr.readline()
+            if "is up" in line or not line:
+                break
+        by_hand = subprocess.run([sys.executable, "controllers/repeater.py"], cwd=ROOT,
+                                 capture_output=True, text=True, timeout=60)
+        assert by_hand.returncode == 0, by_hand.stderr
+        again = subprocess.run([sys.executable, "controllers/repeater.py"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=60)
+        assert again.returncode == 0, again.stderr  # tables are cleared on attach
+        out, _ = up.communicate("h1 ping -c1 -W1 10.0.0.2\nexit\n", timeout=60)
+    finally:
+        if up.poll() is None:
+            up.kill()
+    assert "1 received" in out
+    assert leftovers() == []
