@@ -126,7 +126,11 @@ class SwitchProcess:
         proc, self.proc = self.proc, None
         if proc is None or proc.poll() is not None:
             return
-        proc.terminate()
+        if not self.pcap:  # nothing to flush (logs are flushed per line): stop at once
+            proc.kill()
+            proc.wait()
+            return
+        proc.terminate()  # lets BMv2 close its pcap files properly
         try:
             proc.wait(STOP_GRACE_S)
         except subprocess.TimeoutExpired:

@@ -16,6 +16,8 @@ a crash or kill -9 leaves nothing that `labtool clean` cannot find.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -35,28 +37,52 @@ OFFLOADS = ("rx", "tx", "sg", "tso", "gso", "gro")
 
 
 class QuietIntf(Intf):  # type: ignore[misc]
-    """A veth end that never speaks on its own: IPv6 (router solicitations, MLD)
-    is disabled before the link comes up, and offloads are off."""
+    """A veth end that never speaks on its own and is configured in one step:
+    IPv6 (router solicitations, MLD) is disabled before the link comes up, and on
+    host ends checksum/segmentation offloads are off. The MAC was already given
+    when the veth pair was created, so nothing else is needed."""
 
-    def config(self, **params: Any) -> Any:
-        self.cmd(f"sysctl -qw net.ipv6.conf.{self.name}.disable_ipv6=1")
-        self.cmd(f"ethtool -K {self.name} {' '.join(f'{o} off' for o in OFFLOADS)} 2>/dev/null")
-        return super().config(**params)
+    def config(self, mac: str | None = None, ip: str | None = None, up: bool = True,
+               **params: Any) -> dict[str, Any]:
+        self.mac = mac
+        name = self.name
+        if isinstance(self.node, BMv2Node):  # root namespace: no shell needed
+            Path(f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6").write_text("1")
+            if up:
+                subprocess.run(["ip", "link", "set", "dev", name, "up"], check=True,
+                               capture_output=True)
+            return {}
+        # names are validated by the manifest ([a-z][a-z0-9]*), so this string is safe
+        self.cmd(f"sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
+                 f"net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.{name}.disable_ipv6=1; "
+                 f"ethtool -K {name} {' '.join(f'{o} off' for o in OFFLOADS)} >/dev/null 2>&1; "
+                 f"ip link set dev lo up; ip link set dev {name} {'up' if up else 'down'}")
+        return {}
 
 
 class BMv2Node(Switch):  # type: ignore[misc]
-    """Mininet's view of a BMv2 switch; the process itself is a SwitchProcess."""
+    """Mininet's view of a BMv2 switch; the process itself is a SwitchProcess.
+    BMv2 runs in the root namespace, so unlike Mininet's switches this node starts
+    no shell: Mininet's few commands for it (creating veths) run directly."""
 
     def __init__(self, name: str, process: SwitchProcess, **params: Any) -> None:
         self.process = process
         super().__init__(name, dpid=f"{process.device_id:016x}", **params)
 
+    def startShell(self, mnopts: Any = None) -> None:  # noqa: N802 - Mininet's name
+        self.pid = os.getpid()  # `ip link add ... netns <pid>` puts switch ends here
+
+    def cmd(self, *args: Any, **kwargs: Any) -> str:
+        command = " ".join(str(a) for a in args)
+        proc = subprocess.run(["sh", "-c", command], capture_output=True, text=True,
+                              check=False)
+        return proc.stdout + proc.stderr
+
     def start(self, controllers: Any) -> None:
         self.process.start()
 
-    def stop(self, deleteIntfs: bool = True) -> None:  # noqa: N803 - Mininet's signature
+    def stop(self, deleteIntfs: bool = False) -> None:  # noqa: N803 - Mininet's signature
         self.process.stop()
-        super().stop(deleteIntfs)
 
 
 def host_intf(host: str) -> str:
@@ -133,13 +159,14 @@ class LabNetwork:
                 if end.node in lab.hosts:
                     kwargs[f"intfName{i}"] = host_intf(end.node)
                     kwargs[f"port{i}"] = 0
+                    kwargs[f"addr{i}"] = lab.hosts[end.node].mac
                 else:
                     kwargs[f"intfName{i}"] = switch_intf(end.node, end.port or 0)
                     kwargs[f"port{i}"] = end.port
                     kwargs[f"addr{i}"] = switch_port_mac(lab.switches[end.node].device_id,
                                                          end.port or 0)
             net.addLink(link.a.node, link.b.node, **kwargs)
-        net.build()
+        net.built = True  # hosts are configured by QuietIntf and below, not by Mininet's build()
         if self.host_stacks:
             self.enable_host_stacks()
         self.timings["network"] = time.perf_counter() - t0
@@ -222,19 +249,24 @@ class LabNetwork:
         return path
 
     def stop(self) -> None:
+        """Switches first, then every root-namespace veth end in one `ip -batch` (which
+        removes the pairs synchronously, so a next run never sees them linger), then
+        the host shells (their namespaces go with them)."""
         net, self.net = self.net, None
         for proc in self.switches.values():
             try:
                 proc.stop()
             except Exception:  # noqa: BLE001 - keep tearing down the rest
                 pass
+        present = [n for n in self.root_interfaces() if interface_exists(n)]
+        if present:
+            batch = "".join(f"link del dev {n}\n" for n in present)
+            subprocess.run(["ip", "-force", "-batch", "-"], input=batch, text=True,
+                           capture_output=True, check=False)
         if net is None:
             return
-        try:
-            net.stop()
-        except Exception:  # noqa: BLE001 - fall back to removing what we recorded
-            pass
-        for name in self.root_interfaces():
-            if interface_exists(name):
-                from .registry import delete_interface
-                delete_interface(name)
+        for host in net.hosts:
+            try:
+                host.terminate()
+            except Exception:  # noqa: BLE001 - a shell that already died
+                pass
