@@ -207,6 +207,10 @@ class Floor:
         for name in self.root_ifs:
             if Path(f"/sys/class/net/{name}").exists():
                 subprocess.run(["ip", "link", "del", name], capture_output=True)
+        # the host is clean only when the kernel has really removed the veths
+        # (namespace deletion finishes asynchronously)
+        while any(Path(f"/sys/class/net/{n}").exists() for n in self.root_ifs):
+            time.sleep(0.001)
         self.times["teardown"] = time.perf_counter() - t0
 
 

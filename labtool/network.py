@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import select
 import subprocess
 import time
 from pathlib import Path
@@ -25,7 +27,7 @@ from typing import Any
 from mininet.link import Intf
 from mininet.log import setLogLevel
 from mininet.net import Mininet
-from mininet.node import Switch
+from mininet.node import Host, Switch
 
 from .bmv2 import READY_TIMEOUT_S, SwitchProcess
 from .compiler import Artifacts
@@ -37,27 +39,62 @@ OFFLOADS = ("rx", "tx", "sg", "tso", "gso", "gro")
 
 
 class QuietIntf(Intf):  # type: ignore[misc]
-    """A veth end that never speaks on its own and is configured in one step:
-    IPv6 (router solicitations, MLD) is disabled before the link comes up, and on
-    host ends checksum/segmentation offloads are off. The MAC was already given
-    when the veth pair was created, so nothing else is needed."""
+    """A veth end that never speaks on its own: IPv6 (router solicitations, MLD) is
+    disabled before the link comes up, and on host ends checksum/segmentation
+    offloads are off. The MAC was given when the veth pair was created.
+
+    Configuration is cheap and parallel: a host end is configured by one command
+    sent to that host's shell without waiting (LabNetwork collects the answers),
+    a switch end by a /proc write; switch ends are brought up together later."""
 
     def config(self, mac: str | None = None, ip: str | None = None, up: bool = True,
                **params: Any) -> dict[str, Any]:
         self.mac = mac
         name = self.name
-        if isinstance(self.node, BMv2Node):  # root namespace: no shell needed
+        if isinstance(self.node, BMv2Node):  # root namespace
             Path(f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6").write_text("1")
-            if up:
-                subprocess.run(["ip", "link", "set", "dev", name, "up"], check=True,
-                               capture_output=True)
             return {}
-        # names are validated by the manifest ([a-z][a-z0-9]*), so this string is safe
-        self.cmd(f"sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
-                 f"net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.{name}.disable_ipv6=1; "
-                 f"ethtool -K {name} {' '.join(f'{o} off' for o in OFFLOADS)} >/dev/null 2>&1; "
-                 f"ip link set dev lo up; ip link set dev {name} {'up' if up else 'down'}")
+        # runs in the host's namespace, where /proc/sys/net is the host's own; names are
+        # validated by the manifest ([a-z][a-z0-9]*), so this string is safe
+        conf = "/proc/sys/net/ipv6/conf"
+        self.node.sendCmd(
+            f"for c in all default {name}; do echo 1 > {conf}/$c/disable_ipv6; done; "
+            f"ethtool -K {name} {' '.join(f'{o} off' for o in OFFLOADS)} >/dev/null 2>&1; "
+            f"ip -batch - <<< $'link set dev lo up\\nlink set dev {name} up'")
         return {}
+
+
+class QuickHost(Host):  # type: ignore[misc]
+    """A Mininet host whose shell is started without waiting for its prompt, so all
+    hosts start in parallel; `ready()` waits for the prompt (Mininet's own
+    startShell waits, host after host)."""
+
+    def startShell(self, mnopts: Any = None) -> None:  # noqa: N802 - Mininet's name
+        cmd = ["mnexec", "-cdn", "env", "PS1=" + chr(127), "bash", "--norc", "--noediting",
+               "-is", "mininet:" + self.name]
+        self.master, self.slave = pty.openpty()
+        self.shell = self._popen(cmd, stdin=self.slave, stdout=self.slave, stderr=self.slave,
+                                 close_fds=False)
+        self.stdin = os.fdopen(self.master, "r")
+        self.stdout = self.stdin
+        self.pid = self.shell.pid
+        self.pollOut = select.poll()
+        self.pollOut.register(self.stdout)
+        self.outToNode[self.stdout.fileno()] = self
+        self.inToNode[self.stdin.fileno()] = self
+        self.execed = False
+        self.lastCmd = None
+        self.lastPid = None
+        self.readbuf = ""
+
+    def ready(self) -> None:
+        while True:
+            data = self.read(1024)
+            if data and data[-1] == chr(127):
+                break
+            self.pollOut.poll()
+        self.waiting = False
+        self.cmd("unset HISTFILE; stty -echo; set +m")
 
 
 class BMv2Node(Switch):  # type: ignore[misc]
@@ -136,11 +173,10 @@ class LabNetwork:
                       autoStaticArp=False, intf=QuietIntf, waitConnected=False)
         self.net = net
         for host in lab.hosts.values():
-            node = net.addHost(host.name, ip=None, mac=host.mac)
+            node = net.addHost(host.name, cls=QuickHost, ip=None)
             self.record.add_process(node.pid, f"mininet host {host.name}")
-            # defaults apply to interfaces created in or moved into this namespace later
-            node.cmd("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
-                     "net.ipv6.conf.default.disable_ipv6=1")
+        for node in net.hosts:
+            node.ready()
         for sw in lab.switches.values():
             ports = {}
             for link in lab.links:
@@ -150,8 +186,7 @@ class LabNetwork:
             proc = SwitchProcess(sw.name, sw.device_id, ports, self.run_dir, self.log_level,
                                  self.pcap, sw.cpu_port)
             self.switches[sw.name] = proc
-            node = net.addSwitch(sw.name, cls=BMv2Node, process=proc)
-            self.record.add_process(node.pid, f"mininet switch shell {sw.name}")
+            net.addSwitch(sw.name, cls=BMv2Node, process=proc)
         self.record.add_interfaces(self.root_interfaces())
         for link in lab.links:
             kwargs: dict[str, Any] = {}
@@ -166,6 +201,12 @@ class LabNetwork:
                     kwargs[f"addr{i}"] = switch_port_mac(lab.switches[end.node].device_id,
                                                          end.port or 0)
             net.addLink(link.a.node, link.b.node, **kwargs)
+        for node in net.hosts:  # answers of the interface configuration sent above
+            if node.waiting:
+                node.waitOutput()
+        ups = "".join(f"link set dev {n} up\n" for n in self.root_interfaces())
+        subprocess.run(["ip", "-batch", "-"], input=ups, text=True, capture_output=True,
+                       check=True)
         net.built = True  # hosts are configured by QuietIntf and below, not by Mininet's build()
         if self.host_stacks:
             self.enable_host_stacks()
