@@ -29,6 +29,10 @@ SOL_PACKET = 263
 PACKET_STATISTICS = 6
 PACKET_IGNORE_OUTGOING = 23
 PACKET_OUTGOING = 4
+PACKET_AUXDATA = 8
+TP_STATUS_VLAN_VALID = 0x10
+TP_STATUS_VLAN_TPID_VALID = 0x40
+AUXDATA = struct.Struct("IIIHHHH")  # struct tpacket_auxdata
 SO_RCVBUFFORCE = 33
 SO_SNDBUFFORCE = 32
 RCVBUF_BYTES = 64 * 1024 * 1024  # room for thousands of frames while the sender is busy
@@ -85,6 +89,9 @@ class HostPort:
             try:
                 sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF_BYTES)
                 sock.setsockopt(socket.SOL_SOCKET, SO_SNDBUFFORCE, 4 * 1024 * 1024)
+                # the kernel strips 802.1Q tags before packet sockets see a frame and
+                # reports them as auxdata; read_ready() puts them back (as libpcap does)
+                sock.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
                 try:  # our own transmissions are not receptions (Linux >= 4.20)
                     sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
                 except OSError:
@@ -131,12 +138,12 @@ class HostPort:
         now = time.monotonic()
         while True:
             try:
-                data, addr = self.sock.recvfrom(65535)
+                data, ancillary, _flags, addr = self.sock.recvmsg(65535, 64)
             except BlockingIOError:
                 break
             if addr[2] == PACKET_OUTGOING:
                 continue
-            out.append(Received(self.name, data, now))
+            out.append(Received(self.name, restore_vlan_tag(data, ancillary), now))
         self.received += len(out)
         return out
 
@@ -149,6 +156,19 @@ class HostPort:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def restore_vlan_tag(data: bytes, ancillary: list[tuple[int, int, bytes]]) -> bytes:
+    """The frame as it was on the wire: re-insert the 802.1Q tag the kernel moved
+    into the packet's auxdata."""
+    for level, kind, payload in ancillary:
+        if level != SOL_PACKET or kind != PACKET_AUXDATA or len(payload) < AUXDATA.size:
+            continue
+        status, _len, _snaplen, _mac, _net, tci, tpid = AUXDATA.unpack_from(payload)
+        if status & TP_STATUS_VLAN_VALID:
+            tpid = tpid if status & TP_STATUS_VLAN_TPID_VALID else 0x8100
+            return data[:12] + struct.pack("!HH", tpid, tci) + data[12:]
+    return data
 
 
 def collect(ports: Iterable[HostPort], until: Callable[[dict[str, list[Received]]], bool],

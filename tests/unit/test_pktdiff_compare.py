@@ -84,3 +84,19 @@ def test_stage_accounting_blames_the_right_stage() -> None:
                                       "captured 6"]
     drops = StageCounts({"h1": 10}, {"h1": 10}, {"h1": 10}, {"h4": 7}, {"h4": 5}, {"h4": 2})
     assert drops.harness_losses() == ["h4: capture socket dropped 2 frames"]
+
+
+def test_vlan_tag_is_restored_from_auxdata() -> None:
+    import struct
+
+    from labtool.hostio import AUXDATA, PACKET_AUXDATA, SOL_PACKET, restore_vlan_tag
+
+    frame = f.udp(H1, H2, b"x", size=100)
+    tagged = bytes(f.tagged(frame, 20, pcp=5, dei=1))
+    stripped = tagged[:12] + tagged[16:]
+    tci = struct.unpack("!H", tagged[14:16])[0]
+    aux = AUXDATA.pack(0x10 | 0x40, len(stripped), len(stripped), 0, 14, tci, 0x8100)
+    assert restore_vlan_tag(stripped, [(SOL_PACKET, PACKET_AUXDATA, aux)]) == tagged
+    no_tag = AUXDATA.pack(0, 1, 1, 0, 14, 0, 0)
+    assert restore_vlan_tag(stripped, [(SOL_PACKET, PACKET_AUXDATA, no_tag)]) == stripped
+    assert restore_vlan_tag(stripped, []) == stripped
