@@ -122,6 +122,15 @@ class SwitchProcess:
                 f"{self.name}: simple_switch_grpc exited with status {self.proc.returncode}; "
                 f"its output ({self.output_path}):\n{tail(self.output_path)}")
 
+    def kill(self) -> None:
+        """Start stopping without waiting (stop() waits): several switches die in parallel.
+        With --pcap BMv2 gets SIGTERM so it can close its pcap files properly."""
+        if self.proc is not None and self.proc.poll() is None:
+            if self.pcap:
+                self.proc.terminate()
+            else:
+                self.proc.kill()
+
     def stop(self) -> None:
         proc, self.proc = self.proc, None
         if proc is None or proc.poll() is not None:

@@ -16,7 +16,8 @@ from .errors import ControlPlaneError, LabtoolError, unknown_name
 from .hostio import HostPort, Received, collect
 from .manifest import Lab, switch_port_mac
 from .pktdiff import FrameLike, first_difference, summary, to_bytes
-from .traffic import PACE_S, Classifier, StageCounts, interface_counter, interleave, tally
+from .traffic import (PACE_S, Classifier, StageCounts, interface_counter, interleave,
+                      pace_until, tally)
 
 DEFAULT_TIMEOUT_S = 1.0
 
@@ -35,7 +36,7 @@ class Exchange:
 RECORDER: list[Exchange] | None = None
 # After the expected frames are in, keep listening this long for duplicates and strays.
 # BMv2 forwards a frame in well under a millisecond when idle.
-DEFAULT_SETTLE_S = 0.15
+DEFAULT_SETTLE_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,10 @@ class LabContext:
     def __init__(self, lab: Lab, switches: Mapping[str, SwitchControl],
                  ports: Mapping[str, HostPort] | None = None,
                  health: Callable[[], None] | None = None,
-                 switch_intf: Callable[[str, int], str] | None = None) -> None:
+                 switch_intf: Callable[[str, int], str] | None = None,
+                 switch_drops: Callable[[], dict[str, int] | None] | None = None) -> None:
         self.lab = lab
+        self._switch_drops = switch_drops or (lambda: None)
         self._switch_intf = switch_intf or (lambda sw, port: f"{sw}-eth{port}")
         self.last_stages: StageCounts | None = None
         self._switches = dict(switches)
@@ -110,10 +113,12 @@ class LabContext:
 
     # -- packets ---------------------------------------------------------------------------
     def drain(self) -> None:
-        """Discard anything already captured, so an exchange sees only its own traffic."""
+        """Discard anything already captured, so an exchange sees only its own traffic;
+        zero the drop counters."""
         for port in self._ports.values():
             port.read_ready()
             port.read_drops()
+        self._switch_drops()
 
     def send(self, sender: str, frames: Sequence[FrameLike], gap_s: float = 0.0) -> int:
         raw = [to_bytes(f) for f in frames]
@@ -128,6 +133,14 @@ class LabContext:
             if port.read_drops():
                 raise HarnessError(f"capture on {port.name} dropped frames (socket buffer full): "
                                    "counts would be wrong, so no verdict is given")
+        self._check_switch_inputs()
+
+    def _check_switch_inputs(self) -> None:
+        drops = {k: n for k, n in (self._switch_drops() or {}).items() if n}
+        if drops:
+            where = ", ".join(f"{n} at {k}" for k, n in sorted(drops.items()))
+            raise HarnessError(f"BMv2 could not keep up and dropped frames at its input ({where}): "
+                               "the machine is too busy for this pace, so no verdict is given")
 
     def capture(self, until: Callable[[dict[str, list[Received]]], bool],
                 timeout: float, settle: float) -> dict[str, list[bytes]]:
@@ -169,7 +182,7 @@ class LabContext:
 
     def burst(self, sends: Mapping[str, Sequence[FrameLike]], *,
               expect: Mapping[str, int] | None = None, gap_s: float = PACE_S,
-              timeout: float = 5.0, settle: float = 0.3) -> dict[str, list[bytes]]:
+              timeout: float = 5.0, settle: float = DEFAULT_SETTLE_S) -> dict[str, list[bytes]]:
         """Send many frames from several hosts, interleaved and paced; return every frame
         each host captured. `expect` (host -> frame count) lets collection stop early
         once that many arrived (plus `settle` for extras). Frames lost outside BMv2 raise
@@ -189,8 +202,7 @@ class LabContext:
         sent = dict.fromkeys(raw, 0)
         next_at = time.perf_counter()
         for host, frame in plan:
-            while time.perf_counter() < next_at:
-                pass
+            pace_until(next_at)
             next_at += gap_s
             sent[host] += self._ports[host].send([frame])
         want = dict(expect or {})
@@ -200,6 +212,7 @@ class LabContext:
 
         got = collect(self._ports.values(), complete, timeout if want else settle, settle)
         self._health()
+        self._check_switch_inputs()
         drops = {h: p.read_drops() for h, p in self._ports.items()}
         stages = StageCounts(
             requested={h: len(v) for h, v in raw.items()}, sent=sent,

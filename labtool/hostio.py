@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from .errors import NetworkError
+from .traffic import pace_until
 
 T = TypeVar("T")
 CLONE_NEWNET = 0x40000000
@@ -120,8 +121,7 @@ class HostPort:
         next_at = time.perf_counter()
         for frame in frames:
             if gap_s:
-                while time.perf_counter() < next_at:
-                    pass
+                pace_until(next_at)
                 next_at += gap_s
             while True:
                 try:

@@ -30,6 +30,7 @@ from mininet.net import Mininet
 from mininet.node import Host, Switch
 
 from .bmv2 import READY_TIMEOUT_S, SwitchProcess
+from .bmv2stats import PortDropCounters
 from .compiler import Artifacts
 from .errors import NetworkError
 from .manifest import Lab, switch_port_mac
@@ -145,6 +146,7 @@ class LabNetwork:
         self.host_stacks = host_stacks
         self.net: Mininet | None = None
         self.switches: dict[str, SwitchProcess] = {}
+        self.drop_counters: dict[str, PortDropCounters] = {}
         self.timings: dict[str, float] = {}
 
     def root_interfaces(self) -> list[str]:
@@ -221,6 +223,9 @@ class LabNetwork:
         for proc in self.switches.values():
             proc.wait_ready(deadline)
         self.timings["switch_ready"] = time.perf_counter() - t1
+        for name, proc in self.switches.items():
+            assert proc.proc is not None
+            self.drop_counters[name] = PortDropCounters(name, proc.proc.pid, proc.ports)
         self.write_topology()
 
     def enable_host_stacks(self) -> None:
@@ -242,6 +247,14 @@ class LabNetwork:
     def host_pid(self, name: str) -> int:
         assert self.net is not None
         return int(self.net.get(name).pid)
+
+    def switch_input_drops(self) -> dict[str, int] | None:
+        """Frames each switch port's input ring dropped since the last call, keyed
+        "s1:2"; None if this kernel does not let labtool observe them."""
+        if not self.drop_counters or not all(c.available for c in self.drop_counters.values()):
+            return None
+        return {f"{sw}:{port}": n for sw, c in self.drop_counters.items()
+                for port, n in c.read().items()}
 
     def check_switches(self) -> None:
         """Raise if any switch died (with its output tail)."""
@@ -294,16 +307,27 @@ class LabNetwork:
         removes the pairs synchronously, so a next run never sees them linger), then
         the host shells (their namespaces go with them)."""
         net, self.net = self.net, None
+        for counters in self.drop_counters.values():
+            counters.close()
+        self.drop_counters.clear()
+        for proc in self.switches.values():  # all switches die in parallel
+            proc.kill()
+        present = [n for n in self.root_interfaces() if interface_exists(n)]
+        deleting = None
+        if present:
+            deleting = subprocess.Popen(["ip", "-force", "-batch", "-"], stdin=subprocess.PIPE,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        text=True)
+            assert deleting.stdin is not None
+            deleting.stdin.write("".join(f"link del dev {n}\n" for n in present))
+            deleting.stdin.close()
         for proc in self.switches.values():
             try:
                 proc.stop()
             except Exception:  # noqa: BLE001 - keep tearing down the rest
                 pass
-        present = [n for n in self.root_interfaces() if interface_exists(n)]
-        if present:
-            batch = "".join(f"link del dev {n}\n" for n in present)
-            subprocess.run(["ip", "-force", "-batch", "-"], input=batch, text=True,
-                           capture_output=True, check=False)
+        if deleting is not None:
+            deleting.wait()
         if net is None:
             return
         for host in net.hosts:

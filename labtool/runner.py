@@ -156,7 +156,7 @@ class LabRun:
             for host in self.lab.hosts:
                 self.ports[host] = HostPort.open(host, self.network.host_pid(host), host_intf(host))
         return LabContext(self.lab, self.switches, self.ports, self.network.check_switches,
-                          switch_intf)
+                          switch_intf, self.network.switch_input_drops)
 
     def run_controller(self, ctx: LabContext) -> None:
         if self.lab.controller is None:
