@@ -9,9 +9,11 @@ STAMP   := $(VENV)/.installed
 .PHONY: setup test unit e2e run selftest lint bench clean-venv
 
 $(STAMP): pyproject.toml
-	@if ! command -v mnexec >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "installing Mininet (mnexec), ethtool, iproute2 from the distribution"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mininet ethtool iproute2 >/dev/null; \
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	   ! { command -v mnexec && command -v ethtool && command -v ping; } >/dev/null 2>&1; then \
+	  echo "installing Mininet (mnexec), ethtool, iproute2, ping from the distribution"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    mininet ethtool iproute2 iputils-ping >/dev/null; \
 	fi
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip

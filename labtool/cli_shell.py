@@ -10,7 +10,9 @@ from typing import Any
 
 def mininet_cli(lab_run: Any) -> None:
     from mininet.cli import CLI
+    from mininet.log import setLogLevel
 
+    setLogLevel("output")  # the CLI prints command output at this level
     net = lab_run.network.net
     if sys.stdin.isatty():
         CLI(net)

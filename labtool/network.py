@@ -147,6 +147,7 @@ class LabNetwork:
         self.net: Mininet | None = None
         self.switches: dict[str, SwitchProcess] = {}
         self.drop_counters: dict[str, PortDropCounters] = {}
+        self.created: list[str] = []  # root-namespace interfaces this run made (and may delete)
         self.timings: dict[str, float] = {}
 
     def root_interfaces(self) -> list[str]:
@@ -189,7 +190,8 @@ class LabNetwork:
                                  self.pcap, sw.cpu_port)
             self.switches[sw.name] = proc
             net.addSwitch(sw.name, cls=BMv2Node, process=proc)
-        self.record.add_interfaces(self.root_interfaces())
+        self.created = self.root_interfaces()  # check_free() proved none of them existed
+        self.record.add_interfaces(self.created)
         for link in lab.links:
             kwargs: dict[str, Any] = {}
             for i, end in ((1, link.a), (2, link.b)):
@@ -312,7 +314,7 @@ class LabNetwork:
         self.drop_counters.clear()
         for proc in self.switches.values():  # all switches die in parallel
             proc.kill()
-        present = [n for n in self.root_interfaces() if interface_exists(n)]
+        present = [n for n in self.created if interface_exists(n)]
         deleting = None
         if present:
             deleting = subprocess.Popen(["ip", "-force", "-batch", "-"], stdin=subprocess.PIPE,

@@ -26,13 +26,17 @@ REGISTRY_DIR = Path(os.environ.get("LABTOOL_REGISTRY", "/run/labtool"))
 
 
 def process_start_time(pid: int) -> int | None:
-    """Kernel start time (clock ticks since boot) of `pid`, None if it does not exist."""
+    """Kernel start time (clock ticks since boot) of `pid`, None if it does not exist
+    or has already exited (a zombie waiting for its parent holds nothing any more)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     # comm (field 2) may contain spaces; fields after the closing paren are fixed
-    return int(stat.rsplit(")", 1)[1].split()[19])
+    fields = stat.rsplit(")", 1)[1].split()
+    if fields[0] in ("Z", "X"):
+        return None
+    return int(fields[19])
 
 
 @dataclass

@@ -18,6 +18,16 @@ def labtool(*args: str, env: dict[str, str] | None = None, timeout: float = 300,
                           input=stdin)
 
 
+def _zombie(line: str) -> bool:
+    """An exited process whose parent died too: the machine's init reaps it, it holds
+    no interface, socket or port."""
+    try:
+        stat = Path(f"/proc/{line.split()[0]}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
 def leftovers() -> list[str]:
     """Anything a labtool run could have left on the host."""
     found = []
@@ -25,9 +35,9 @@ def leftovers() -> list[str]:
         if "-eth" in name and name.split("-eth")[0][:1] in ("s", "h"):
             found.append(f"interface {name}")
     out = subprocess.run(["pgrep", "-a", "simple_switch"], capture_output=True, text=True).stdout
-    found += [f"process {line}" for line in out.splitlines()]
+    found += [f"process {line}" for line in out.splitlines() if not _zombie(line)]
     out = subprocess.run(["pgrep", "-af", "mininet:"], capture_output=True, text=True).stdout
-    found += [f"process {line}" for line in out.splitlines()]
+    found += [f"process {line}" for line in out.splitlines() if not _zombie(line)]
     reg = Path("/run/labtool")
     if reg.is_dir():
         found += [f"registry {p}" for p in reg.iterdir()]

@@ -20,7 +20,7 @@ def lab_copy(tmp_path: Path, lab: str, controller: str | None = None,
     """A lab repository in tmp_path with one lab, optionally with a replaced controller
     or verifier."""
     for sub in ("topologies", "p4src", "controllers", "verifiers"):
-        (tmp_path / sub).mkdir()
+        (tmp_path / sub).mkdir(parents=True)
     shutil.copy(ROOT / "topologies" / f"{lab}.toml", tmp_path / "topologies")
     shutil.copy(ROOT / "p4src" / f"{lab}.p4", tmp_path / "p4src")
     shutil.copy(ROOT / "verifiers" / f"{lab}.py", tmp_path / "verifiers")
@@ -109,7 +109,7 @@ def test_switch_death_is_reported(tmp_path: Path) -> None:
 def test_up_runs_piped_commands() -> None:
     proc = labtool("up", "repeater", stdin="h1 ping -c1 -W1 10.0.0.2\n")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "1 received" in proc.stdout
+    assert "1 received" in proc.stdout + proc.stderr  # Mininet prints output on stderr
     assert leftovers() == []
 
 
@@ -187,7 +187,8 @@ def test_controller_by_hand_against_up() -> None:
         again = subprocess.run([sys.executable, "controllers/repeater.py"], cwd=ROOT,
                                capture_output=True, text=True, timeout=60)
         assert again.returncode == 0, again.stderr  # tables are cleared on attach
-        out, _ = up.communicate("h1 ping -c1 -W1 10.0.0.2\nexit\n", timeout=60)
+        out, err = up.communicate("h1 ping -c1 -W1 10.0.0.2\nexit\n", timeout=60)
+        out += err  # Mininet prints command output on stderr
     finally:
         if up.poll() is None:
             up.kill()

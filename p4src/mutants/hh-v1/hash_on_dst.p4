@@ -28,7 +28,6 @@ const bit<16> TYPE_IPV4 = 0x0800;
 const bit<9>  OUT_PORT  = 4;        /* h4, the only destination */
 const bit<32> HH_CELLS  = 1024;     /* size of the counter array */
 
-typedef bit<9>  egressSpec_t;
 typedef bit<48> macAddr_t;
 typedef bit<32> ip4Addr_t;
 
