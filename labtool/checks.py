@@ -30,6 +30,7 @@ class Verdict:
     error: str | None = None  # set when the run could not be completed
     timings: dict[str, float] = field(default_factory=dict)
     run_dir: str = ""
+    notes: list[str] = field(default_factory=list)  # e.g. a retry after harness loss
 
     @property
     def passed(self) -> bool:

@@ -92,6 +92,8 @@ def build(labs: tuple[str, ...], all_: bool, p4: str | None, no_cache: bool) -> 
 def _print_verdict(verdict: Verdict) -> None:
     from .report import check_lines, failure_pointers, timing_line
 
+    for note in verdict.notes:
+        click.echo(f"  note: {note}")
     for line in check_lines(verdict):
         click.echo(line)
     click.echo(verdict.one_line())

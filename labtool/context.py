@@ -16,8 +16,7 @@ from .errors import ControlPlaneError, LabtoolError, unknown_name
 from .hostio import HostPort, Received, collect
 from .manifest import Lab, switch_port_mac
 from .pktdiff import FrameLike, first_difference, summary, to_bytes
-from .traffic import (PACE_S, Classifier, StageCounts, interface_counter, interleave,
-                      pace_until, tally)
+from .traffic import PACE_S, Classifier, StageCounts, interface_counter, interleave, pace_until, tally
 
 DEFAULT_TIMEOUT_S = 1.0
 
@@ -57,6 +56,7 @@ class LabContext:
                  switch_drops: Callable[[], dict[str, int] | None] | None = None) -> None:
         self.lab = lab
         self._switch_drops = switch_drops or (lambda: None)
+        self.pace_s = PACE_S  # one frame per pace_s across all senders (runner may slow it)
         self._switch_intf = switch_intf or (lambda sw, port: f"{sw}-eth{port}")
         self.last_stages: StageCounts | None = None
         self._switches = dict(switches)
@@ -167,7 +167,7 @@ class LabContext:
                                      sum(len(w) for w in want.values()), settle, 0.0))
         self.drain()
         for host, batch in sends.items():
-            self.send(host, batch, gap_s=PACE_S)  # paced like bursts: BMv2 queues stay short
+            self.send(host, batch, gap_s=self.pace_s)  # paced like bursts: BMv2 keeps up
 
         def complete(got: dict[str, list[Received]]) -> bool:
             return all(len(got[h]) >= len(w) for h, w in want.items())
@@ -181,12 +181,13 @@ class LabContext:
         return got
 
     def burst(self, sends: Mapping[str, Sequence[FrameLike]], *,
-              expect: Mapping[str, int] | None = None, gap_s: float = PACE_S,
+              expect: Mapping[str, int] | None = None, gap_s: float | None = None,
               timeout: float = 5.0, settle: float = DEFAULT_SETTLE_S) -> dict[str, list[bytes]]:
         """Send many frames from several hosts, interleaved and paced; return every frame
         each host captured. `expect` (host -> frame count) lets collection stop early
         once that many arrived (plus `settle` for extras). Frames lost outside BMv2 raise
         HarnessError with the stage where they vanished."""
+        gap_s = self.pace_s if gap_s is None else gap_s
         raw = {h: [to_bytes(f) for f in fs] for h, fs in sends.items()}
         for host in raw:
             self.port(host)

@@ -14,10 +14,10 @@ harness's loss, reported as such (HarnessError), never blamed on the program.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-import time
 from pathlib import Path
 
 # One frame per 400 µs across all senders. Measured on 2 cores with hh-v2 (two BMv2
