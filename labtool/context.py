@@ -36,6 +36,9 @@ RECORDER: list[Exchange] | None = None
 # After the expected frames are in, keep listening this long for duplicates and strays.
 # BMv2 forwards a frame in well under a millisecond when idle.
 DEFAULT_SETTLE_S = 0.1
+# Bursts are paced so BMv2 never queues (lost frames are detected at its input rings), so
+# the last frame is through the switches a few ms after it was sent.
+BURST_SETTLE_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -164,7 +167,7 @@ class LabContext:
         sends = {sender: frames} if isinstance(sender, str) else dict(sender)
         if RECORDER is not None:
             RECORDER.append(Exchange([(h, to_bytes(x)) for h, fs in sends.items() for x in fs],
-                                     sum(len(w) for w in want.values()), settle, 0.0))
+                                     sum(len(w) for w in want.values()), settle, self.pace_s))
         self.drain()
         for host, batch in sends.items():
             self.send(host, batch, gap_s=self.pace_s)  # paced like bursts: BMv2 keeps up
@@ -182,7 +185,7 @@ class LabContext:
 
     def burst(self, sends: Mapping[str, Sequence[FrameLike]], *,
               expect: Mapping[str, int] | None = None, gap_s: float | None = None,
-              timeout: float = 5.0, settle: float = DEFAULT_SETTLE_S) -> dict[str, list[bytes]]:
+              timeout: float = 5.0, settle: float = BURST_SETTLE_S) -> dict[str, list[bytes]]:
         """Send many frames from several hosts, interleaved and paced; return every frame
         each host captured. `expect` (host -> frame count) lets collection stop early
         once that many arrived (plus `settle` for extras). Frames lost outside BMv2 raise

@@ -21,7 +21,7 @@ from .errors import LabtoolError, ManifestError, unknown_name
 NODE_NAME = re.compile(r"^[a-z][a-z0-9]{0,7}$")  # keeps "<node>-eth<port>" within 15 chars
 MAX_PORT = 510  # v1model ports are 9 bits; 511 is BMv2's drop port
 TOP_KEYS = {"title", "program", "controller", "verifier", "mutants", "links", "hosts", "switches",
-            "description", "log_level"}
+            "description", "log_level", "pace_us"}
 HOST_KEYS = {"ip", "mac", "gateway"}
 SWITCH_KEYS = {"device_id", "program", "cpu_port"}
 LOG_LEVELS = ("off", "error", "warn", "info", "debug", "trace")
@@ -71,6 +71,7 @@ class Lab:
     switches: dict[str, Switch]
     links: list[Link]
     log_level: str = "info"
+    pace_us: int = 300  # verifier traffic: one frame per pace_us across all senders
     host_port: dict[str, tuple[str, int]] = field(default_factory=dict)  # host -> (switch, port)
 
     def mutants(self) -> list[Path]:
@@ -94,7 +95,7 @@ class Lab:
         }
         return Lab(self.name, self.path, self.root, self.title, self.description, program,
                    self.controller, self.verifier, self.mutants_dir, self.hosts, switches,
-                   self.links, self.log_level, self.host_port)
+                   self.links, self.log_level, self.pace_us, self.host_port)
 
 
 def mac_from_ip(ip: str) -> str:
@@ -255,10 +256,14 @@ def load_lab(path: Path, root: Path) -> Lab:
         if sw.cpu_port is not None and (sname, sw.cpu_port) in used_ports:
             raise chk.fail(f"switches.{sname}.cpu_port", f"port {sw.cpu_port} is also a link port")
 
+    pace_us = chk.typed("pace_us", data.get("pace_us", 300), int, "microseconds between frames")
+    if not 50 <= pace_us <= 100_000:
+        raise chk.fail("pace_us", f"{pace_us} is outside 50..100000")
     title = chk.typed("title", data.get("title", name), str, "a string")
     description = chk.typed("description", data.get("description", ""), str, "a string")
     return Lab(name, path, root, title, description, program, controller, verifier,
-               (root / mutants_rel).resolve(), hosts, switches, links, log_level, host_port)
+               (root / mutants_rel).resolve(), hosts, switches, links, log_level, pace_us,
+               host_port)
 
 
 def lab_names(root: Path) -> list[str]:

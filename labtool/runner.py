@@ -27,7 +27,6 @@ from .network import LabNetwork, host_intf, switch_intf
 from .p4runtime import P4RuntimeSession
 from .registers import RegisterClient
 from .registry import RunLock
-from .traffic import PACE_S
 from .workspace import Workspace
 
 
@@ -208,7 +207,7 @@ def run_lab(lab: Lab, ws: Workspace, options: RunOptions,
     a wrong program yields a FAIL verdict. When the harness lost frames (BMv2 could
     not keep up on a busy machine), the whole run is repeated from a fresh network
     at half the pace, so a verdict never rests on lost frames."""
-    pace = PACE_S
+    pace = lab.pace_us * 1e-6
     notes: list[str] = []
     for attempt in range(HARNESS_RETRIES + 1):
         verdict = _run_once(lab, ws, options, on_failure, pace)

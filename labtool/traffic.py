@@ -20,11 +20,13 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-# One frame per 400 µs across all senders. Measured on 2 cores with hh-v2 (two BMv2
-# switches in a row, logging off, 2200 frames): 150 µs lost 74 %, 200 µs 13 %, 300 µs
-# 8 %, 400 µs none (BMv2 drops at its input ring when it falls behind; see bmv2stats).
-# Exact counts cannot afford loss, and any loss that still happens is detected.
-PACE_S = 400e-6
+# One frame per 300 µs across all senders. Measured on 2 cores with hh-v2 (two BMv2
+# switches in a row, logging off, 3000 frames, benchmarks/hh_rate.py): 50 µs lost 80 %,
+# 100 µs 66 %, 150 µs 29 %, 200 µs 14 %, 300 µs and slower none. Every loss was at a BMv2
+# input ring (BMv2 fell behind; see bmv2stats), so any loss is detected, and the runner
+# redoes such a run at half the pace. The sender sleeps between frames: a busy-waiting
+# sender takes a whole core from BMv2 and made 300 µs lossy.
+PACE_S = 300e-6
 
 
 def pace_until(deadline: float) -> None:
