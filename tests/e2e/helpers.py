@@ -42,3 +42,20 @@ def leftovers() -> list[str]:
     if reg.is_dir():
         found += [f"registry {p}" for p in reg.iterdir()]
     return found
+
+
+def start_up(*args: str, timeout: float = 60) -> subprocess.Popen[str]:
+    """`labtool up ARGS` in the background, returned once it says the lab is up."""
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "labtool.cli", "up", *args], cwd=ROOT,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if "is up" in line or not line:
+            break
+    assert proc.poll() is None, f"labtool up {' '.join(args)} did not come up"
+    return proc

@@ -7,12 +7,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.helpers import ROOT, labtool, leftovers
+from tests.e2e.helpers import ROOT, labtool, leftovers, start_up
 
 
 def lab_copy(tmp_path: Path, lab: str, controller: str | None = None,
@@ -114,17 +113,8 @@ def test_up_runs_piped_commands() -> None:
 
 
 def test_kill_9_then_clean_leaves_nothing() -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "labtool.cli", "up", "vlan"], cwd=ROOT,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = start_up("vlan")
     try:
-        assert proc.stderr is not None
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = proc.stderr.readline()
-            if "is up" in line or not line:
-                break
-        assert proc.poll() is None, "labtool up did not come up"
         assert leftovers() != []
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
@@ -137,14 +127,7 @@ def test_kill_9_then_clean_leaves_nothing() -> None:
 
 
 def test_sigint_mid_run_tears_down() -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "labtool.cli", "up", "repeater"], cwd=ROOT,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    assert proc.stderr is not None
-    while True:
-        line = proc.stderr.readline()
-        if "is up" in line or not line:
-            break
+    proc = start_up("repeater")
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=30)
     assert leftovers() == []
@@ -172,15 +155,8 @@ def test_pcap_and_logs_are_written(lab: str, tmp_path: Path) -> None:
 
 
 def test_controller_by_hand_against_up() -> None:
-    up = subprocess.Popen([sys.executable, "-m", "labtool.cli", "up", "repeater",
-                           "--no-controller"], cwd=ROOT, stdin=subprocess.PIPE,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    up = start_up("repeater", "--no-controller")
     try:
-        assert up.stderr is not None
-        while True:
-            line = up.stderr.readline()
-            if "is up" in line or not line:
-                break
         by_hand = subprocess.run([sys.executable, "controllers/repeater.py"], cwd=ROOT,
                                  capture_output=True, text=True, timeout=60)
         assert by_hand.returncode == 0, by_hand.stderr

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-from tests.e2e.helpers import ROOT, labtool, leftovers
+from tests.e2e.helpers import labtool, leftovers, start_up
 
 
 def test_registers_show_and_reset() -> None:
-    up = subprocess.Popen([sys.executable, "-m", "labtool.cli", "up", "hh-v1"], cwd=ROOT,
-                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True)
+    up = start_up("hh-v1")
     try:
-        assert up.stderr is not None
-        while True:
-            line = up.stderr.readline()
-            if "is up" in line or not line:
-                break
-        assert up.poll() is None, up.stderr.read()
         shown = labtool("registers", "s1")
         assert shown.returncode == 0, shown.stderr
         assert "s1 MyIngress." in shown.stdout and "cells]" in shown.stdout
