@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -95,15 +94,14 @@ def compile_lab(lab: Lab, ws: Workspace, use_cache: bool = True) -> dict[str, co
 class LabRun:
     """A running lab network with its control plane; use as a context manager."""
 
-    def __init__(self, lab: Lab, ws: Workspace, options: RunOptions, label: str | None = None,
-                 log: Callable[[str], None] = print) -> None:
+    def __init__(self, lab: Lab, ws: Workspace, options: RunOptions,
+                 label: str | None = None) -> None:
         require_root()
         self.lab = lab if options.program is None else lab.with_program(options.program)
         self.ws = ws
         self.options = options
         self.phases = Phases()
         self.run_dir = ws.new_run_dir(label or lab.name)
-        self.log = log
         self.network: LabNetwork | None = None
         self.switches: dict[str, SwitchControl] = {}
         self.ports: dict[str, HostPort] = {}
@@ -240,6 +238,3 @@ def _run_once(lab: Lab, ws: Workspace, options: RunOptions,
     verdict.timings = dict(run.phases.times)
     return verdict
 
-
-def log_to_stderr(msg: str) -> None:
-    print(msg, file=sys.stderr)
