@@ -23,9 +23,18 @@ def stream(src: HostInfo, dst: HostInfo, n: int, tag: str, src_ip: str | None = 
     return [bytes(f.udp(src, dst, tag.encode(), src_ip=src_ip))] * n
 
 
-def expect_counts(lab: LabContext, got: list[bytes], want: Mapping[str, int]) -> None:
+def expect_counts(lab: LabContext, got: list[bytes], want: Mapping[str, int],
+                  before: Mapping[str, int] | None = None) -> None:
+    """Exactly `want[ip]` frames from each source in this burst (`before` = how many
+    that source already got through earlier, so messages can give totals)."""
     counts = lab.count(got, f.ipv4_src)
-    wrong = [f"from {ip}: expected exactly {n}, got {counts.get(ip, 0)}"
+    earlier = before or {}
+
+    def total(ip: str, n: int) -> str:
+        return f" ({earlier[ip] + n} in total)" if ip in earlier else ""
+
+    wrong = [f"from {ip}: expected exactly {n}{total(ip, n)}, got {counts.get(ip, 0)}"
+             f"{total(ip, counts.get(ip, 0))}"
              for ip, n in want.items() if counts.get(ip, 0) != n]
     others = {ip: n for ip, n in counts.items() if ip not in want}
     if others:
@@ -49,7 +58,8 @@ def verify(lab: LabContext) -> None:
                    "sending: h1 100 in total, h3 300, h2 1000"):
         got = lab.burst({"h1": stream(h1, h4, 100, "b"), "h2": stream(h2, h4, 700, "b"),
                          "h3": stream(h3, h4, 150, "b")}, expect={SINK: 740})[SINK]
-        expect_counts(lab, got, {h1.ip: 40, h2.ip: 600, h3.ip: 100})
+        expect_counts(lab, got, {h1.ip: 40, h2.ip: 600, h3.ip: 100},
+                      before={h1.ip: 60, h2.ip: 400, h3.ip: 200})
 
     with lab.check("a blocked source stays blocked: nothing more from h1, h2 or h3"):
         got = lab.burst({h.name: stream(h, h4, 30, "c") for h in (h1, h2, h3)})[SINK]
