@@ -27,7 +27,6 @@ from labtool import frames as f  # noqa: E402
 from labtool.hostio import collect  # noqa: E402
 from labtool.manifest import find_lab  # noqa: E402
 from labtool.runner import LabRun, RunOptions, run_lab  # noqa: E402
-from labtool.traffic import pace_until  # noqa: E402
 from labtool.workspace import workspace  # noqa: E402
 
 GAPS_US = (50, 100, 150, 200, 300, 400, 500, 800)
@@ -56,12 +55,7 @@ def sweep(n: int) -> float:
             ctx.drain()
             port = ctx.port("h1")
             t0 = time.perf_counter()
-            next_at = t0
-            for frame in frames:
-                if gap:
-                    pace_until(next_at)
-                    next_at += gap / 1e6
-                port.send([frame])
+            port.send(frames, gap / 1e6)
             offered_s = time.perf_counter() - t0
             got = collect([ctx.port("h2")], lambda g: len(g["h2"]) >= n, 10, 0.3)["h2"]
             last = got[-1].time if got else t0

@@ -132,14 +132,11 @@ class SwitchProcess:
                 self.proc.kill()
 
     def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
+        proc = self.proc
+        if proc is None:
             return
-        if not self.pcap:  # nothing to flush (logs are flushed per line): stop at once
-            proc.kill()
-            proc.wait()
-            return
-        proc.terminate()  # lets BMv2 close its pcap files properly
+        self.kill()
+        self.proc = None
         try:
             proc.wait(STOP_GRACE_S)
         except subprocess.TimeoutExpired:

@@ -16,7 +16,7 @@ from .errors import ControlPlaneError, LabtoolError, unknown_name
 from .hostio import HostPort, Received, collect
 from .manifest import Lab, switch_port_mac
 from .pktdiff import FrameLike, first_difference, summary, to_bytes
-from .traffic import PACE_S, Classifier, StageCounts, interface_counter, interleave, pace_until, tally
+from .traffic import Classifier, StageCounts, interface_counter, interleave, pace_until, tally
 
 DEFAULT_TIMEOUT_S = 1.0
 
@@ -59,7 +59,7 @@ class LabContext:
                  switch_drops: Callable[[], dict[str, int] | None] | None = None) -> None:
         self.lab = lab
         self._switch_drops = switch_drops or (lambda: None)
-        self.pace_s = PACE_S  # one frame per pace_s across all senders (runner may slow it)
+        self.pace_s = lab.pace_us * 1e-6  # one frame per pace_s across all senders
         self._switch_intf = switch_intf or (lambda sw, port: f"{sw}-eth{port}")
         self.last_stages: StageCounts | None = None
         self._switches = dict(switches)

@@ -17,6 +17,7 @@ from typing import Any
 import tomllib
 
 from .errors import LabtoolError, ManifestError, unknown_name
+from .traffic import DEFAULT_PACE_US
 
 NODE_NAME = re.compile(r"^[a-z][a-z0-9]{0,7}$")  # keeps "<node>-eth<port>" within 15 chars
 MAX_PORT = 510  # v1model ports are 9 bits; 511 is BMv2's drop port
@@ -71,7 +72,7 @@ class Lab:
     switches: dict[str, Switch]
     links: list[Link]
     log_level: str = "info"
-    pace_us: int = 300  # verifier traffic: one frame per pace_us across all senders
+    pace_us: int = DEFAULT_PACE_US  # verifier traffic: one frame per pace_us across all senders
     host_port: dict[str, tuple[str, int]] = field(default_factory=dict)  # host -> (switch, port)
 
     def mutants(self) -> list[Path]:
@@ -256,7 +257,7 @@ def load_lab(path: Path, root: Path) -> Lab:
         if sw.cpu_port is not None and (sname, sw.cpu_port) in used_ports:
             raise chk.fail(f"switches.{sname}.cpu_port", f"port {sw.cpu_port} is also a link port")
 
-    pace_us = chk.typed("pace_us", data.get("pace_us", 300), int, "microseconds between frames")
+    pace_us = chk.typed("pace_us", data.get("pace_us", DEFAULT_PACE_US), int, "microseconds between frames")
     if not 50 <= pace_us <= 100_000:
         raise chk.fail("pace_us", f"{pace_us} is outside 50..100000")
     title = chk.typed("title", data.get("title", name), str, "a string")

@@ -8,9 +8,10 @@ UDP and RST for its TCP, and those frames would cross the switch): so in
 `labtool run` the host interfaces carry no IPv4 address (with forwarding off,
 such a kernel drops everything quietly) and the verifier's raw sockets do all
 the talking. `labtool up` and `--keep` give hosts their addresses, ARP entries
-and routes, so ping and other tools work. Switch ports get the numbers the manifest gives. Every process and
-root-namespace interface is recorded in the run registry before it exists, so
-a crash or kill -9 leaves nothing that `labtool clean` cannot find.
+and routes, so ping and other tools work. Switch ports get the numbers the
+manifest gives. Every process and root-namespace interface is recorded in the
+run registry before it exists, so a crash or kill -9 leaves nothing that
+`labtool clean` cannot find.
 """
 
 from __future__ import annotations
@@ -208,7 +209,7 @@ class LabNetwork:
         for node in net.hosts:  # answers of the interface configuration sent above
             if node.waiting:
                 node.waitOutput()
-        ups = "".join(f"link set dev {n} up\n" for n in self.root_interfaces())
+        ups = "".join(f"link set dev {n} up\n" for n in self.created)
         subprocess.run(["ip", "-batch", "-"], input=ups, text=True, capture_output=True,
                        check=True)
         net.built = True  # hosts are configured by QuietIntf and below, not by Mininet's build()

@@ -226,7 +226,7 @@ def _run_once(lab: Lab, ws: Workspace, options: RunOptions,
     verdict = Verdict(lab.name, str(program), run_dir=str(run.run_dir))
     with run:
         ctx = run.context()
-        ctx.pace_s = pace
+        ctx.pace_s = pace  # slower than the lab's own pace after a harness loss
         run.run_controller(ctx)
         try:
             run.run_verifier(ctx)

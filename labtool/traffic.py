@@ -2,7 +2,7 @@
 
 Frames are prebuilt bytes sent from raw sockets, interleaved round-robin
 across the sending hosts and paced with a busy-wait so BMv2's queues never
-fill (see PACE_S). Every frame is accounted for at each stage it crosses:
+fill (see DEFAULT_PACE_US). Every frame is accounted for at each stage it crosses:
 
     sender socket -> [veth] -> switch port rx  ... BMv2 ...  switch port tx -> [veth] -> host socket
 
@@ -20,13 +20,14 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-# One frame per 300 µs across all senders. Measured on 2 cores with hh-v2 (two BMv2
-# switches in a row, logging off, 3000 frames, benchmarks/hh_rate.py): 50 µs lost 80 %,
-# 100 µs 66 %, 150 µs 29 %, 200 µs 14 %, 300 µs and slower none. Every loss was at a BMv2
-# input ring (BMv2 fell behind; see bmv2stats), so any loss is detected, and the runner
-# redoes such a run at half the pace. The sender sleeps between frames: a busy-waiting
-# sender takes a whole core from BMv2 and made 300 µs lossy.
-PACE_S = 300e-6
+# Default pace: one frame per 300 µs across all senders (a manifest's pace_us
+# overrides). Measured on 2 cores with hh-v2 (two BMv2 switches in a row, logging off,
+# 3000 frames, benchmarks/hh_rate.py): 50 µs lost 80 %, 100 µs 66 %, 150 µs 29 %,
+# 200 µs 14 %, 300 µs and slower none. Every loss was at a BMv2 input ring (BMv2 fell
+# behind; see bmv2stats), so any loss is detected, and the runner redoes such a run at
+# half the pace. The sender sleeps between frames: a busy-waiting sender takes a whole
+# core from BMv2 and made 300 µs lossy.
+DEFAULT_PACE_US = 300
 
 
 def pace_until(deadline: float) -> None:
