@@ -4,7 +4,9 @@ The floor does the unavoidable steps directly, without labtool or Mininet:
 network namespaces + veths with `ip`, BMv2 started until its gRPC port accepts,
 arbitration + SetForwardingPipelineConfig, the very WriteRequests the lab's
 controller and verifier sent (recorded during the labtool run), the verifier's
-frames sent and awaited on raw sockets with the same silence windows, teardown.
+frames sent on raw sockets on the same schedule and awaited until the expected
+number arrived (no silence window at all: the time labtool takes to make sure
+nothing else arrives counts against it), teardown.
 
     sudo .venv/bin/python benchmarks/run_phases.py [LAB ...] [--repeat N]
 
@@ -33,9 +35,11 @@ from finsy.proto import U128, p4r, p4r_grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from labtool import compiler, context, p4runtime, toolchain  # noqa: E402
+from labtool import compiler, context, p4runtime, toolchain, traffic  # noqa: E402
 from labtool.manifest import Lab, find_lab, lab_names  # noqa: E402
+from labtool.netdev import disable_segmentation_offloads  # noqa: E402
 from labtool.runner import RunOptions, run_lab  # noqa: E402
+from labtool.thrift_runtime import ThriftRuntime  # noqa: E402
 from labtool.workspace import workspace  # noqa: E402
 
 CLONE_NEWNET = 0x40000000
@@ -76,6 +80,7 @@ class Floor:
         self.procs: list[subprocess.Popen[bytes]] = []
         self.root_ifs: list[str] = []
         self.times: dict[str, float] = {}
+        self.thrift_ports: list[int] = []
 
     def ns(self, host: str) -> str:
         return f"{self.tag}{host}"
@@ -107,6 +112,7 @@ class Floor:
                 self.root_ifs += [n1, n2]
         for name in self.root_ifs:
             Path(f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6").write_text("1")
+            disable_segmentation_offloads(name)  # BMv2's input ring size (labtool/netdev.py)
             sh("ip", "link", "set", name, "up")
         self.times["network"] = time.perf_counter() - t0
 
@@ -126,8 +132,9 @@ class Floor:
                  str(thrift_port), "--", "--grpc-server-addr", f"127.0.0.1:{grpc_port}"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             addresses[sw.name] = (f"127.0.0.1:{grpc_port}", sw.device_id)
-        for address, _ in addresses.values():
-            port = int(address.rsplit(":", 1)[1])
+            self.thrift_ports.append(thrift_port)
+        ports = [int(a.rsplit(":", 1)[1]) for a, _ in addresses.values()] + self.thrift_ports
+        for port in ports:
             while True:
                 try:
                     socket.create_connection(("127.0.0.1", port), 0.2).close()
@@ -157,6 +164,10 @@ class Floor:
                 config=schema.get_pipeline_config()))
             self.channels[device_id] = (channel, stub)
             self.streams.append((requests, responses))
+        for port in self.thrift_ports:  # as labtool does: see labtool/thrift_runtime.py
+            thrift = ThriftRuntime(port)
+            thrift.set_egress_queue_depth()
+            thrift.close()
         self.times["pipeline"] = time.perf_counter() - t0
         return self.channels
 
@@ -170,12 +181,11 @@ class Floor:
         socks = {h: packet_socket(self.ns(h), "eth0") for h in self.lab.hosts}
         t0 = time.perf_counter()
         for ex in exchanges:
-            next_at = time.perf_counter()
-            for host, frame in ex.sends:
-                if ex.gap_s:
-                    while time.perf_counter() < next_at:
-                        pass
-                    next_at += ex.gap_s
+            start = time.perf_counter()
+            offsets = traffic.send_offsets(len(ex.sends), ex.gap_s, ex.allowance)
+            for (host, frame), due in zip(ex.sends, offsets):
+                if due:
+                    traffic.wait_for_due(start + due)
                 socks[host].send(frame)
             got, deadline = 0, time.monotonic() + 5
             while got < ex.expected and time.monotonic() < deadline:
@@ -187,7 +197,6 @@ class Floor:
                             got += 1
                         except BlockingIOError:
                             break
-            time.sleep(ex.settle)  # the same silence window the verifier keeps
         self.times["verifier_packets"] = time.perf_counter() - t0
         for s in socks.values():
             s.close()

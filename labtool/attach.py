@@ -15,8 +15,8 @@ from .controlplane import SwitchControl
 from .errors import LabtoolError, unknown_name
 from .manifest import find_lab
 from .p4runtime import P4RuntimeSession
-from .registers import RegisterClient
 from .registry import REGISTRY_DIR, RunRecord
+from .thrift_runtime import ThriftRuntime
 
 # Higher than the election id labtool itself uses, so a by-hand controller becomes primary.
 ATTACH_ELECTION_ID = 2
@@ -49,7 +49,7 @@ def connect_switch(node: dict[str, Any], p4runtime: bool = True) -> SwitchContro
     session = P4RuntimeSession(node["grpc_address"], node["device_id"], ATTACH_ELECTION_ID)
     if p4runtime:
         session.open()
-    return SwitchControl(node["id"], session, schema, RegisterClient(node["thrift_port"]))
+    return SwitchControl(node["id"], session, schema, ThriftRuntime(node["thrift_port"]))
 
 
 def attach_switch(name: str, p4runtime: bool = False) -> SwitchControl:

@@ -9,6 +9,7 @@ that exits early is reported with the tail of its output.
 
 from __future__ import annotations
 
+import random
 import socket
 import subprocess
 import time
@@ -22,9 +23,37 @@ READY_TIMEOUT_S = 15.0
 STOP_GRACE_S = 2.0
 
 
+# Switch ports are chosen below the kernel's ephemeral range: a port from that range
+# can be taken by any outgoing connection (labtool's own readiness probes included)
+# between choosing it and BMv2 binding it, which once made a switch's Thrift server
+# fail to start.
+PORT_FLOOR = 10000
+_taken: set[int] = set()  # chosen by this process, maybe not bound yet
+
+
+def ephemeral_floor() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    """A TCP port free on this machine right now (the kernel picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    """A TCP port below the ephemeral range that nothing listens on or uses right now
+    (on any address: BMv2's Thrift server binds all of them)."""
+    top = ephemeral_floor()
+    for _ in range(500 if top > PORT_FLOOR + 100 else 0):
+        port = random.randrange(PORT_FLOOR, top)
+        if port in _taken:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+        _taken.add(port)
+        return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # no room below the range
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
@@ -107,6 +136,7 @@ class SwitchProcess:
         pending = [self.grpc_port, self.thrift_port]
         while pending:
             self.check_alive()
+            self.check_bound()
             if port_accepts(pending[0]):
                 pending.pop(0)
                 continue
@@ -115,6 +145,18 @@ class SwitchProcess:
                     f"{self.name}: BMv2 did not accept connections on port {pending[0]} within "
                     f"{READY_TIMEOUT_S:.0f} s; its output:\n{tail(self.output_path)}")
             time.sleep(0.005)
+
+    def check_bound(self) -> None:
+        """BMv2 keeps running when its Thrift server cannot bind; its output says so."""
+        try:
+            with self.output_path.open("rb") as fh:
+                out = fh.read(65536)
+        except OSError:
+            return
+        if b"Could not bind" in out:
+            raise NetworkError(f"{self.name}: Thrift port {self.thrift_port} is busy (another "
+                               f"program took it); its output:\n{tail(self.output_path)}",
+                               hint="run again: labtool picks new ports every run")
 
     def check_alive(self) -> None:
         if self.proc is not None and self.proc.poll() is not None:

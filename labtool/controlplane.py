@@ -21,7 +21,7 @@ from finsy.proto import p4r
 from . import values
 from .errors import ControlPlaneError, unknown_name
 from .p4runtime import P4RuntimeSession
-from .registers import RegisterClient
+from .thrift_runtime import ThriftRuntime
 
 Match = Mapping[str, Any]
 
@@ -49,7 +49,7 @@ class SwitchControl:
     """Control of one BMv2 switch: P4Runtime for tables & co, Thrift for registers."""
 
     def __init__(self, name: str, session: P4RuntimeSession, schema: fy.P4Schema,
-                 registers: RegisterClient | None) -> None:
+                 registers: ThriftRuntime | None) -> None:
         self.name = name
         self.session = session
         self.schema = schema
@@ -231,7 +231,7 @@ class SwitchControl:
 
     # -- registers (Thrift) -------------------------------------------------------------------
     @property
-    def registers(self) -> RegisterClient:
+    def registers(self) -> ThriftRuntime:
         if self._registers is None:
             raise ControlPlaneError(f"{self.name}: no Thrift connection for registers")
         return self._registers

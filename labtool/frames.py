@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import ipaddress
+import socket
 import struct
 from typing import Any
 
@@ -82,7 +82,7 @@ def ipv4_src(frame: bytes) -> str | None:
     """Source address of an untagged IPv4 frame (fast: no Scapy dissection)."""
     if frame[12:14] != b"\x08\x00" or len(frame) < 34:
         return None
-    return str(ipaddress.IPv4Address(frame[26:30]))
+    return socket.inet_ntoa(frame[26:30])
 
 
 def flow_key(frame: bytes) -> FlowKey | None:
@@ -94,8 +94,7 @@ def flow_key(frame: bytes) -> FlowKey | None:
     if proto not in (6, 17) or len(frame) < 14 + ihl + 4:
         return None
     sport, dport = struct.unpack("!HH", frame[14 + ihl:18 + ihl])
-    return (str(ipaddress.IPv4Address(frame[26:30])), str(ipaddress.IPv4Address(frame[30:34])),
-            proto, sport, dport)
+    return (socket.inet_ntoa(frame[26:30]), socket.inet_ntoa(frame[30:34]), proto, sport, dport)
 
 
 def ipv4_checksum_ok(frame: bytes) -> bool:

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from .errors import NetworkError
 from .traffic import pace_until
@@ -171,24 +171,90 @@ def restore_vlan_tag(data: bytes, ancillary: list[tuple[int, int, bytes]]) -> by
     return data
 
 
+def close_all(ports: Iterable[HostPort]) -> threading.Thread:
+    """Close packet sockets in the background, all at once: each close waits for an RCU
+    grace period in the kernel (packet_release -> synchronize_net, ~10 ms), and waits
+    that run together share one. Join the returned thread before exiting."""
+    closers = [threading.Thread(target=p.close, name=f"close-{p.name}") for p in ports]
+    for t in closers:
+        t.start()
+
+    def join_all() -> None:
+        for t in closers:
+            t.join()
+
+    joiner = threading.Thread(target=join_all, name="close-ports")
+    joiner.start()
+    return joiner
+
+
+class SwitchIdleness(Protocol):
+    """switchidle.SwitchIdleProbe: idle() is True once the switches hold no frame."""
+
+    def reset(self) -> None: ...
+    def idle(self) -> bool: ...
+
+
+# How often collect() looks at the switches (a look is a few preads per BMv2 thread,
+# ~0.1 ms per switch): often once everything expected is in, less often while frames
+# are still awaited (the CPU is BMv2's then).
+LOOK_DONE_S = 0.002
+LOOK_WAITING_S = 0.005
+
+
 def collect(ports: Iterable[HostPort], until: Callable[[dict[str, list[Received]]], bool],
-            timeout: float, settle: float) -> dict[str, list[Received]]:
-    """Read from all ports until `until(got)` holds (then `settle` seconds more, to catch
-    duplicates and strays) or `timeout` passes."""
+            timeout: float, settle: float,
+            switches: SwitchIdleness | None = None) -> dict[str, list[Received]]:
+    """Read from all ports until `until(got)` holds and the switches hold no frame
+    (then nothing more can arrive), or until the switches are idle twice in a row
+    without `until` holding (what is missing is not coming), or `timeout`.
+
+    Without a view of the switches (`switches` None): until `until(got)` holds, then
+    `settle` seconds more to catch duplicates and strays, or `timeout`."""
     plist = list(ports)
     got: dict[str, list[Received]] = {p.name: [] for p in plist}
-    deadline = time.monotonic() + timeout
-    settle_end: float | None = None
-    while True:
-        now = time.monotonic()
-        if settle_end is None and until(got):
-            settle_end = now + settle
-        end = min(deadline, settle_end) if settle_end is not None else deadline
-        if now >= end:
-            break
-        ready, _, _ = select.select(plist, [], [], end - now)
-        for port in ready:
-            got[port.name].extend(port.read_ready())
+    start = time.monotonic()
+    deadline = start + timeout
+    if switches is None:
+        settle_end: float | None = None
+        while True:
+            now = time.monotonic()
+            if settle_end is None and until(got):
+                settle_end = now + settle
+            end = min(deadline, settle_end) if settle_end is not None else deadline
+            if now >= end:
+                break
+            _read(plist, got, end - now)
+    else:
+        switches.reset()
+        idle_looks = 0
+        next_look = start
+        while True:
+            now = time.monotonic()
+            if now >= next_look:
+                done = until(got)
+                idle_looks = idle_looks + 1 if switches.idle() else 0
+                if idle_looks >= (1 if done else 2):
+                    _read(plist, got, 0.001)  # a frame still in the kernel's hands
+                    break
+                next_look = now + (LOOK_DONE_S if done else LOOK_WAITING_S)
+            if now >= deadline:
+                break
+            if _read(plist, got, min(next_look, deadline) - now):
+                idle_looks = 0
+                if until(got):  # the last expected frame came in: look again soon
+                    next_look = min(next_look, time.monotonic() + LOOK_DONE_S)
     for port in plist:  # whatever raced in at the very end
         got[port.name].extend(port.read_ready())
     return got
+
+
+def _read(ports: list[HostPort], got: dict[str, list[Received]], wait: float) -> int:
+    """Wait up to `wait` s for frames on any port; add what arrived; return how many."""
+    ready, _, _ = select.select(ports, [], [], max(wait, 0.0))
+    n = 0
+    for port in ready:
+        frames = port.read_ready()
+        got[port.name].extend(frames)
+        n += len(frames)
+    return n

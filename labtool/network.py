@@ -31,19 +31,22 @@ from mininet.net import Mininet
 from mininet.node import Host, Switch
 
 from .bmv2 import READY_TIMEOUT_S, SwitchProcess
-from .bmv2stats import PortDropCounters
+from .bmv2rings import InputRings
 from .compiler import Artifacts
 from .errors import NetworkError
 from .manifest import Lab, switch_port_mac
+from .netdev import disable_segmentation_offloads
 from .registry import RunRecord, interface_exists
+from .switchidle import SwitchIdleProbe
 
 OFFLOADS = ("rx", "tx", "sg", "tso", "gso", "gro")
 
 
 class QuietIntf(Intf):  # type: ignore[misc]
     """A veth end that never speaks on its own: IPv6 (router solicitations, MLD) is
-    disabled before the link comes up, and on host ends checksum/segmentation
-    offloads are off. The MAC was given when the veth pair was created.
+    disabled before the link comes up, and checksum/segmentation offloads are off
+    (on switch ends segmentation offloads only: they size BMv2's input ring). The
+    MAC was given when the veth pair was created.
 
     Configuration is cheap and parallel: a host end is configured by one command
     sent to that host's shell without waiting (LabNetwork collects the answers),
@@ -55,6 +58,7 @@ class QuietIntf(Intf):  # type: ignore[misc]
         name = self.name
         if isinstance(self.node, BMv2Node):  # root namespace
             Path(f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6").write_text("1")
+            disable_segmentation_offloads(name)  # BMv2's input ring: see netdev.py
             return {}
         # runs in the host's namespace, where /proc/sys/net is the host's own; names are
         # validated by the manifest ([a-z][a-z0-9]*), so this string is safe
@@ -147,7 +151,9 @@ class LabNetwork:
         self.host_stacks = host_stacks
         self.net: Mininet | None = None
         self.switches: dict[str, SwitchProcess] = {}
-        self.drop_counters: dict[str, PortDropCounters] = {}
+        self.rings: dict[str, InputRings] = {}
+        self._drops_seen: dict[str, int] = {}
+        self._probe: SwitchIdleProbe | None = None
         self.created: list[str] = []  # root-namespace interfaces this run made (and may delete)
         self.timings: dict[str, float] = {}
 
@@ -228,7 +234,7 @@ class LabNetwork:
         self.timings["switch_ready"] = time.perf_counter() - t1
         for name, proc in self.switches.items():
             assert proc.proc is not None
-            self.drop_counters[name] = PortDropCounters(name, proc.proc.pid, proc.ports)
+            self.rings[name] = InputRings(name, proc.proc.pid, proc.ports)
         self.write_topology()
 
     def enable_host_stacks(self) -> None:
@@ -254,10 +260,24 @@ class LabNetwork:
     def switch_input_drops(self) -> dict[str, int] | None:
         """Frames each switch port's input ring dropped since the last call, keyed
         "s1:2"; None if this kernel does not let labtool observe them."""
-        if not self.drop_counters or not all(c.available for c in self.drop_counters.values()):
+        if not self.rings or not all(c.available for c in self.rings.values()):
             return None
-        return {f"{sw}:{port}": n for sw, c in self.drop_counters.items()
-                for port, n in c.read().items()}
+        out = {}
+        for sw, rings in self.rings.items():
+            rings.update()
+            for port, total in rings.dropped.items():
+                key = f"{sw}:{port}"
+                out[key] = total - self._drops_seen.get(key, 0)
+                self._drops_seen[key] = total
+        return out
+
+    def idle_probe(self) -> SwitchIdleProbe | None:
+        """A view of whether the switches still hold frames; None if this kernel does
+        not let labtool observe BMv2's rings."""
+        if self._probe is None:
+            self._probe = SwitchIdleProbe([p.proc.pid for p in self.switches.values() if p.proc],
+                                          self.rings.values())
+        return self._probe if self._probe.available else None
 
     def check_switches(self) -> None:
         """Raise if any switch died (with its output tail)."""
@@ -310,9 +330,12 @@ class LabNetwork:
         removes the pairs synchronously, so a next run never sees them linger), then
         the host shells (their namespaces go with them)."""
         net, self.net = self.net, None
-        for counters in self.drop_counters.values():
-            counters.close()
-        self.drop_counters.clear()
+        if self._probe is not None:
+            self._probe.close()
+            self._probe = None
+        for rings in self.rings.values():
+            rings.close()
+        self.rings.clear()
         for proc in self.switches.values():  # all switches die in parallel
             proc.kill()
         present = [n for n in self.created if interface_exists(n)]

@@ -77,3 +77,34 @@ def test_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert cmd[4:8] == ["-i", "1@s2-eth1", "-i", "2@s2-eth2"]
     assert cmd[cmd.index("--") + 1:] == ["--grpc-server-addr", "127.0.0.1:5000", "--cpu-port", "255"]
     assert "--pcap" in cmd and str(tmp_path / "s2.log") in cmd
+
+
+def test_thrift_bind_failure_is_reported_at_once(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # BMv2 keeps running when its Thrift server cannot bind; waiting for the port
+    # would take the whole readiness timeout
+    script = fake_switch(tmp_path, (
+        "import time\n"
+        "print('Thrift returned an exception when trying to bind to port 9090', flush=True)\n"
+        "print('The exception is: Could not bind: Address already in use', flush=True)\n"
+        "time.sleep(30)\n"))
+    monkeypatch.setattr(bmv2.toolchain, "switch_binary", lambda: script)
+    proc = process(tmp_path)
+    proc.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(NetworkError, match="Thrift port .* is busy"):
+            proc.wait_ready(started + 10)
+    finally:
+        proc.stop()
+    assert time.monotonic() - started < 5
+
+
+def test_free_ports_are_below_the_ephemeral_range_and_distinct() -> None:
+    floor = bmv2.ephemeral_floor()
+    ports = [bmv2.free_port() for _ in range(20)]
+    assert len(set(ports)) == 20
+    assert all(bmv2.PORT_FLOOR <= p < floor for p in ports)
+    for port in ports:
+        with socket.socket() as sock:  # nothing holds them
+            sock.bind(("0.0.0.0", port))

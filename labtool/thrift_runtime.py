@@ -1,8 +1,16 @@
-"""Register access through BMv2's Thrift runtime (`bm_runtime.standard`).
+"""BMv2's Thrift runtime: registers (`bm_runtime.standard`) and egress queue depth
+(`sswitch_runtime`, simple_switch's own service), over one connection.
 
 BMv2 does not implement P4Runtime register reads/writes, so this is the only
 way to look at registers. Register names here are the fully qualified names
 from the P4Info/BMv2 JSON (SwitchControl resolves short names first).
+
+Egress queues: simple_switch keeps 64 frames per egress port and silently drops
+beyond that (nothing counts those drops). A burst that BMv2's ingress takes in
+faster than its egress sends out overflowed them in measurements (tens of frames
+lost at 5-7 kpps with no counter moving), so labtool makes them deep enough that
+every frame of a burst fits: then the only place BMv2 can lose a frame is its
+input ring, which labtool observes (bmv2rings).
 """
 
 from __future__ import annotations
@@ -13,12 +21,16 @@ from . import toolchain
 from .errors import ControlPlaneError
 
 CONTEXT = 0  # BMv2 context id; simple_switch has one
+# Frames per egress queue: more than any burst a verifier sends (BMv2 allocates per frame
+# queued, not per slot, so a deep queue costs nothing while it is empty).
+EGRESS_QUEUE_DEPTH = 65536
 
 
-class RegisterClient:
+class ThriftRuntime:
     def __init__(self, port: int, host: str = "127.0.0.1") -> None:
         toolchain.import_bm_runtime()
         from bm_runtime.standard import Standard
+        from sswitch_runtime import SimpleSwitch
         from thrift.protocol import TBinaryProtocol, TMultiplexedProtocol
         from thrift.transport import TSocket, TTransport
 
@@ -26,9 +38,11 @@ class RegisterClient:
         sock = TSocket.TSocket(host, port)
         sock.setTimeout(10_000)
         self._transport = TTransport.TBufferedTransport(sock)
-        protocol = TMultiplexedProtocol.TMultiplexedProtocol(
-            TBinaryProtocol.TBinaryProtocol(self._transport), "standard")
-        self._client: Any = Standard.Client(protocol)
+        binary = TBinaryProtocol.TBinaryProtocol(self._transport)
+        self._client: Any = Standard.Client(
+            TMultiplexedProtocol.TMultiplexedProtocol(binary, "standard"))
+        self._switch: Any = SimpleSwitch.Client(
+            TMultiplexedProtocol.TMultiplexedProtocol(binary, "simple_switch"))
         try:
             self._transport.open()
         except Exception as exc:  # noqa: BLE001 - thrift raises TTransportException subclasses
@@ -55,6 +69,16 @@ class RegisterClient:
 
     def reset(self, name: str) -> None:
         self._call(f"reset {name}", "bm_register_reset", name)
+
+    def set_egress_queue_depth(self, frames: int = EGRESS_QUEUE_DEPTH) -> None:
+        """Depth of every egress queue of the switch, in frames."""
+        try:
+            status = self._switch.set_all_egress_queue_depths(frames)
+        except Exception as exc:  # noqa: BLE001 - transport errors
+            raise ControlPlaneError(f"setting egress queue depth failed (Thrift port "
+                                    f"{self.port}): {type(exc).__name__}") from None
+        if status != 0:
+            raise ControlPlaneError(f"BMv2 refused egress queue depth {frames} (status {status})")
 
     def close(self) -> None:
         try:
