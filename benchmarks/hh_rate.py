@@ -62,7 +62,8 @@ def sweep(n: int) -> float:
             t0 = time.perf_counter()
             port.send(frames, gap / 1e6)
             offered_s = time.perf_counter() - t0
-            got = collect([ctx.port("h2")], lambda g: len(g["h2"]) >= n, 10, 0.3)["h2"]
+            got = collect([ctx.port("h2")], lambda g: len(g["h2"]) >= n, 10, 0.3,
+                          run.network.idle_probe())["h2"]
             last = got[-1].time if got else t0
             drops = {k: v for k, v in (run.network.switch_input_drops() or {}).items() if v}
             fwd_pps = len(got) / max(last - (time.monotonic() - (time.perf_counter() - t0)), 1e-9)
