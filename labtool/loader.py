@@ -13,8 +13,12 @@ from typing import Any
 from .errors import ControllerError, LabtoolError
 
 
-def load_function(path: Path, function: str, role: str) -> Callable[..., Any]:
+def load_module(path: Path, role: str = "module") -> ModuleType:
+    """Import a lab's Python file by path (a verifier uses this for a lab's own helper
+    module, e.g. a collector next to its controller)."""
     name = f"labtool_{role}_{path.stem.replace('-', '_')}"
+    if name in sys.modules and getattr(sys.modules[name], "__file__", None) == str(path):
+        return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise LabtoolError(f"cannot load {role} {path}")
@@ -25,6 +29,11 @@ def load_function(path: Path, function: str, role: str) -> Callable[..., Any]:
     except Exception as exc:  # noqa: BLE001 - the lab's code, reported with its traceback
         raise ControllerError(f"{role} {path} failed to import:\n{user_traceback(exc, path)}") \
             from None
+    return module
+
+
+def load_function(path: Path, function: str, role: str) -> Callable[..., Any]:
+    module = load_module(path, role)
     fn = getattr(module, function, None)
     if not callable(fn):
         raise LabtoolError(f"{role} {path} defines no function {function}(lab)")

@@ -1,0 +1,117 @@
+"""FlowRadar's collector (lab content, pure Python): hashes as BMv2 computes them, the
+reference encoder, single and network-wide decode, packet counts."""
+
+from __future__ import annotations
+
+import random
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from labtool.loader import load_module
+
+col: Any = load_module(Path(__file__).resolve().parents[2] / "controllers"
+                       / "flowradar_collector.py", "collector")
+LAYOUT = col.Layout(filter_bits=4096, cells=96)
+
+
+def flows(n: int, seed: int = 1) -> list[tuple[int, int, int, int, int]]:
+    rng = random.Random(seed)
+    return [(0x0A000001, 0x0A000005, rng.randrange(1024, 65536), rng.randrange(1, 65536),
+             rng.choice((6, 17))) for _ in range(n)]
+
+
+def encode(packets: dict[Any, int]) -> Any:
+    enc = col.ReferenceEncoder(LAYOUT)
+    for flow, n in packets.items():
+        for _ in range(n):
+            enc.packet(flow)
+    return enc.regs
+
+
+def test_crc16_is_arc_and_crc32_is_zlib() -> None:
+    assert col.crc16_arc(b"123456789") == 0xBB3D  # the CRC-16/ARC check value
+    assert zlib.crc32(b"123456789") == 0xCBF43926
+
+
+def test_hash_inputs_are_the_contract_field_orders() -> None:
+    flow = (0x0A000001, 0x0A000002, 0x1111, 0x2222, 17)
+    assert col.flow_bytes(flow, 0).hex() == "0a0000010a000002111122221" + "1"
+    assert col.flow_bytes(flow, 1).hex() == "0a0000020a000001222211111" + "1"
+    assert col.flow_bytes(flow, 2).hex() == "11112222" + "11" + "0a0000010a000002"
+
+
+def test_cells_fall_in_their_parts() -> None:
+    for flow in flows(50):
+        cells = LAYOUT.cell_positions(flow)
+        assert [c // LAYOUT.part_cells for c in cells] == [0, 1, 2]
+
+
+def test_appending_a_hash_number_would_make_the_hashes_dependent() -> None:
+    # why the contract uses field orders: CRC is linear, so crc(x ++ 1) ^ crc(x ++ 0)
+    # is the same for every x of one length
+    deltas = {col.crc16_arc(x + b"\x01") ^ col.crc16_arc(x + b"\x00")
+              for x in (bytes(random.Random(i).randbytes(13)) for i in range(20))}
+    assert len(deltas) == 1
+
+
+def test_one_flow_roundtrip_with_its_count() -> None:
+    flow = flows(1)[0]
+    regs = encode({flow: 7})
+    assert sum(regs.filter) == len(set(LAYOUT.filter_positions(flow)))
+    assert [regs.packet_count[c] for c in LAYOUT.cell_positions(flow)] == [7, 7, 7]
+    decoded = col.single_decode(regs)
+    assert decoded.complete and decoded.flows == {flow}
+    assert col.packet_counts(regs, decoded.flows) == {flow: 7}
+
+
+def test_light_load_decodes_alone_heavy_load_does_not() -> None:
+    light = {f: 3 for f in flows(30)}
+    assert col.single_decode(encode(light)).flows == set(light)
+    heavy = {f: 1 for f in flows(95, seed=2)}
+    stuck = col.single_decode(encode(heavy))
+    assert not stuck.complete and stuck.flows < set(heavy)
+
+
+def test_network_wide_decode_finishes_an_overloaded_switch() -> None:
+    rng = random.Random(7)
+    # seeds for which the counters determine every count (not all loads do: then
+    # packet_counts says None, tested below)
+    shared = {f: rng.randrange(1, 9) for f in flows(35, seed=4)}
+    local = {f: rng.randrange(1, 9) for f in flows(50, seed=104)}
+    edge = encode(shared)                      # sees only the shared flows
+    middle = encode({**shared, **local})       # 85 flows in 96 cells
+    assert not col.single_decode(middle).complete
+    result = col.network_decode({"edge": edge, "middle": middle})
+    assert result["edge"].complete and result["middle"].complete
+    assert result["middle"].flows == set(shared) | set(local)
+    assert result["middle"].counts == {**shared, **local}
+    assert result["edge"].counts == shared
+
+
+def test_underdetermined_counts_are_refused() -> None:
+    # two flows sharing all three cells: only their sum is known
+    a, b = flows(2)
+    layout = col.Layout(4096, 3)  # one cell per part: every flow in cells 0, 1, 2
+    enc = col.ReferenceEncoder(layout)
+    for flow, n in ((a, 2), (b, 5)):
+        for _ in range(n):
+            enc.packet(flow)
+    assert enc.regs.packet_count == [7, 7, 7]
+    assert col.packet_counts(enc.regs, {a, b}) is None
+
+
+def test_counts_that_the_cells_do_not_explain_are_refused() -> None:
+    flow = flows(1)[0]
+    regs = encode({flow: 2})
+    regs.packet_count[(LAYOUT.cell_positions(flow)[0] + 1) % LAYOUT.cells] += 5
+    assert col.packet_counts(regs, {flow}) is None
+
+
+@pytest.mark.parametrize("cells", [96, 120])
+def test_flow_id_parts_roundtrip(cells: int) -> None:
+    flow = (0xC0A80001, 0x0A0000FE, 65535, 1, 6)
+    assert col.flow_from_parts(*col.xor_parts(flow)) == flow
+    assert col.Layout(4096, cells).part_cells == cells // 3
