@@ -338,10 +338,9 @@ def describe(flow: Flow) -> str:
 
 
 def main() -> None:
-    from labtool.attach import attach
+    from labtool.attach import attach_switches
 
-    lab = attach()
-    snapshots = {name: read(lab.switch(name)) for name in lab.lab.switches}
+    snapshots = {name: read(control) for name, control in attach_switches().items()}
     decoded = network_decode(snapshots)
     for name, result in decoded.items():
         alone = single_decode(snapshots[name])

@@ -13,6 +13,7 @@ import finsy as fy
 from .context import LabContext
 from .controlplane import SwitchControl
 from .errors import LabtoolError, unknown_name
+from .hostio import HostPort
 from .manifest import find_lab
 from .p4runtime import P4RuntimeSession
 from .registry import REGISTRY_DIR, RunRecord
@@ -58,6 +59,23 @@ def attach_switch(name: str, p4runtime: bool = False) -> SwitchControl:
     if name not in nodes:
         raise LabtoolError(unknown_name("switch", name, nodes))
     return connect_switch(nodes[name], p4runtime)
+
+
+def attach_switches(p4runtime: bool = False) -> dict[str, SwitchControl]:
+    """Every switch of the running network, for reading (registers need no P4Runtime
+    session: a collector must not take over as primary controller)."""
+    _, topo = live_topology()
+    return {name: connect_switch(node, p4runtime) for name, node in switch_nodes(topo).items()}
+
+
+def attach_host_port(name: str) -> HostPort:
+    """A raw packet socket on a host of the running network (e.g. to listen as a
+    collector)."""
+    _, topo = live_topology()
+    hosts = {n["id"]: n for n in topo["nodes"] if n.get("isHost")}
+    if name not in hosts:
+        raise LabtoolError(unknown_name("host", name, hosts))
+    return HostPort.open(name, hosts[name]["pid"], hosts[name]["interface"])
 
 
 def attach(reset_tables: bool = True) -> LabContext:

@@ -25,6 +25,7 @@ from labtool import frames as f
 from labtool.checks import CheckFailed
 from labtool.context import HostInfo, LabContext
 from labtool.loader import load_module
+from labtool.routing import switch_path
 
 collector = load_module(Path(__file__).resolve().parents[1] / "controllers"
                         / "flowradar_collector.py", "collector")
@@ -50,24 +51,6 @@ def ip_int(host: HostInfo) -> int:
     return int(ipaddress.IPv4Address(host.ip))
 
 
-def switch_path(lab: LabContext, a: str, b: str) -> list[str]:
-    """Switches from a to b (both included), through the manifest's switch links."""
-    adj: dict[str, list[str]] = {s: [] for s in lab.lab.switches}
-    for link in lab.lab.links:
-        if link.a.node in adj and link.b.node in adj:
-            adj[link.a.node].append(link.b.node)
-            adj[link.b.node].append(link.a.node)
-    paths = {a: [a]}
-    todo = [a]
-    while todo:
-        s = todo.pop(0)
-        for n in adj[s]:
-            if n not in paths:
-                paths[n] = paths[s] + [n]
-                todo.append(n)
-    return paths[b]
-
-
 class Load:
     """Flows with their hosts, packet counts and the switches they cross."""
 
@@ -89,7 +72,7 @@ class Load:
                 flow = (ip_int(lab.host(src)), ip_int(lab.host(dst)), sport,
                         rng.randrange(1, 65536), proto)
                 self.flows[flow] = (src, dst, rng.randrange(1, 13))
-        self.path = {fl: switch_path(lab, lab.host(s).switch, lab.host(d).switch)
+        self.path = {fl: switch_path(lab.lab, lab.host(s).switch, lab.host(d).switch)
                      for fl, (s, d, _) in self.flows.items()}
         self.seen = {sw: {fl: self.flows[fl][2] for fl in self.flows if sw in self.path[fl]}
                      for sw in lab.lab.switches}
