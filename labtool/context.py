@@ -5,6 +5,8 @@ checks and packet expectations with timeouts."""
 from __future__ import annotations
 
 import contextlib
+import socket
+import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from .checks import CheckFailed, CheckResult, HarnessError
 from .controlplane import SwitchControl
 from .errors import ControlPlaneError, LabtoolError, unknown_name
-from .hostio import HostPort, Received, SwitchIdleness, collect
+from .hostio import HostPort, Received, SwitchIdleness, collect, in_netns
 from .manifest import Lab, switch_port_mac
 from .pktdiff import FrameLike, first_difference, summary, to_bytes
 from .traffic import (
@@ -66,8 +68,10 @@ class LabContext:
                  health: Callable[[], None] | None = None,
                  switch_intf: Callable[[str, int], str] | None = None,
                  switch_drops: Callable[[], dict[str, int] | None] | None = None,
-                 switch_idleness: SwitchIdleness | None = None) -> None:
+                 switch_idleness: SwitchIdleness | None = None,
+                 host_pid: Callable[[str], int] | None = None) -> None:
         self.lab = lab
+        self._host_pid = host_pid
         self._idleness = switch_idleness
         self._switch_drops = switch_drops or (lambda: None)
         self.pace_s = lab.pace_us * 1e-6  # one frame per pace_s across all senders...
@@ -105,6 +109,27 @@ class LabContext:
         if host not in self._ports:
             raise LabtoolError(f"host {host!r} has no packet port in this context")
         return self._ports[host]
+
+    def host_socket(self, name: str, kind: int = socket.SOCK_STREAM) -> socket.socket:
+        """An IPv4 socket living in host `name`'s network namespace: real TCP/UDP through
+        that host's own kernel stack (labs with host_stacks = true; the caller closes
+        it). Usable from any thread."""
+        self.host(name)
+        pid = self._require_pid(name)
+        return in_netns(pid, lambda: socket.socket(socket.AF_INET, kind))
+
+    def host_run(self, name: str, argv: Sequence[str],
+                 timeout: float = 10.0) -> subprocess.CompletedProcess[str]:
+        """Run a command in host `name`'s network namespace (no shell: argv as given)."""
+        self.host(name)
+        pid = self._require_pid(name)
+        return subprocess.run(["nsenter", f"--net=/proc/{pid}/ns/net", "--", *argv],
+                              capture_output=True, text=True, timeout=timeout, check=False)
+
+    def _require_pid(self, name: str) -> int:
+        if self._host_pid is None:
+            raise LabtoolError(f"host {name}: no network namespace to reach (not a live run)")
+        return self._host_pid(name)
 
     def switch_mac(self, switch: str, port: int) -> str:
         """MAC address of a switch port (see manifest.switch_port_mac)."""

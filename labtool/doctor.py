@@ -85,11 +85,11 @@ def check_mininet() -> Finding:
 
 
 def check_tools() -> Finding:
-    missing = [t for t in ("ip", "ethtool", "sysctl") if shutil.which(t) is None]
+    missing = [t for t in ("ip", "ethtool", "sysctl", "nsenter") if shutil.which(t) is None]
     if missing:
         return Finding("host tools", False, f"missing: {', '.join(missing)}",
-                       "apt-get install iproute2 ethtool procps")
-    return Finding("host tools", True, "ip, ethtool, sysctl")
+                       "apt-get install iproute2 ethtool procps util-linux")
+    return Finding("host tools", True, "ip, ethtool, sysctl, nsenter")
 
 
 def check_netns() -> Finding:

@@ -22,7 +22,7 @@ from .traffic import DEFAULT_PACE_US
 NODE_NAME = re.compile(r"^[a-z][a-z0-9]{0,7}$")  # keeps "<node>-eth<port>" within 15 chars
 MAX_PORT = 510  # v1model ports are 9 bits; 511 is BMv2's drop port
 TOP_KEYS = {"title", "program", "controller", "verifier", "mutants", "links", "hosts", "switches",
-            "description", "log_level", "pace_us"}
+            "description", "log_level", "pace_us", "host_stacks"}
 HOST_KEYS = {"ip", "mac", "gateway"}
 SWITCH_KEYS = {"device_id", "program", "cpu_port"}
 LOG_LEVELS = ("off", "error", "warn", "info", "debug", "trace")
@@ -74,6 +74,9 @@ class Lab:
     log_level: str = "info"
     pace_us: int = DEFAULT_PACE_US  # verifier traffic: one frame per pace_us across all senders
     host_port: dict[str, tuple[str, int]] = field(default_factory=dict)  # host -> (switch, port)
+    # the hosts' own IP stacks stay on while verifying (a verifier that opens real TCP
+    # connections); otherwise hosts are silent and the verifier's raw sockets do all
+    host_stacks: bool = False
 
     def mutants(self) -> list[Path]:
         if not self.mutants_dir.is_dir():
@@ -96,7 +99,7 @@ class Lab:
         }
         return Lab(self.name, self.path, self.root, self.title, self.description, program,
                    self.controller, self.verifier, self.mutants_dir, self.hosts, switches,
-                   self.links, self.log_level, self.pace_us, self.host_port)
+                   self.links, self.log_level, self.pace_us, self.host_port, self.host_stacks)
 
 
 def mac_from_ip(ip: str) -> str:
@@ -260,11 +263,12 @@ def load_lab(path: Path, root: Path) -> Lab:
     pace_us = chk.typed("pace_us", data.get("pace_us", DEFAULT_PACE_US), int, "microseconds between frames")
     if not 50 <= pace_us <= 100_000:
         raise chk.fail("pace_us", f"{pace_us} is outside 50..100000")
+    host_stacks = chk.typed("host_stacks", data.get("host_stacks", False), bool, "true or false")
     title = chk.typed("title", data.get("title", name), str, "a string")
     description = chk.typed("description", data.get("description", ""), str, "a string")
     return Lab(name, path, root, title, description, program, controller, verifier,
                (root / mutants_rel).resolve(), hosts, switches, links, log_level, pace_us,
-               host_port)
+               host_port, host_stacks)
 
 
 def lab_names(root: Path) -> list[str]:

@@ -128,7 +128,7 @@ class LabRun:
         record = self._stack.enter_context(RunLock(self.lab.name, self.run_dir))
         self.network = LabNetwork(self.lab, self.run_dir, self.artifacts, record,
                                   self.options.log_level, self.options.pcap,
-                                  self.options.host_stacks)
+                                  self.options.host_stacks or self.lab.host_stacks)
         with self.phases.timed("network"):
             self.network.start()
         self.phases.times["switch_ready"] = self.network.timings["switch_ready"]
@@ -157,7 +157,7 @@ class LabRun:
                 self.ports[host] = HostPort.open(host, self.network.host_pid(host), host_intf(host))
         return LabContext(self.lab, self.switches, self.ports, self.network.check_switches,
                           switch_intf, self.network.switch_input_drops,
-                          self.network.idle_probe())
+                          self.network.idle_probe(), self.network.host_pid)
 
     def run_controller(self, ctx: LabContext) -> None:
         if self.lab.controller is None:

@@ -99,3 +99,11 @@ def test_with_program_replaces_only_lab_program(lab_tree: Path) -> None:
     swapped = lab.with_program(other)
     assert swapped.switches["s1"].program == other
     assert swapped.programs() == [other]
+
+
+def test_host_stacks_flag(lab_tree: Path) -> None:
+    assert load_lab(write(lab_tree, GOOD), lab_tree).host_stacks is False
+    lab = load_lab(write(lab_tree, "host_stacks = true\n" + GOOD), lab_tree)
+    assert lab.host_stacks is True
+    assert lab.with_program(lab.program).host_stacks is True  # --p4 keeps it
+    assert "host_stacks" in error_of(lab_tree, 'host_stacks = "yes"\n' + GOOD)
