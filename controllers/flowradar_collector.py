@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+
+from labtool import hashes
 
 # The contract (see p4src/flowradar.p4): register names, hash functions, parts.
 FILTER = "flow_filter"
@@ -37,25 +38,9 @@ PARTS = 3
 Flow = tuple[int, int, int, int, int]  # src IP, dst IP, src port, dst port, protocol
 
 
-def _crc16_table() -> list[int]:
-    table = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-        table.append(crc)
-    return table
-
-
-_CRC16 = _crc16_table()
-
-
 def crc16_arc(data: bytes) -> int:
-    """CRC-16/ARC (poly 0x8005 reflected, init 0): BMv2's crc16."""
-    crc = 0
-    for byte in data:
-        crc = (crc >> 8) ^ _CRC16[(crc ^ byte) & 0xFF]
-    return crc
+    """CRC-16/ARC: BMv2's crc16 (labtool.hashes)."""
+    return hashes.crc16(data)
 
 
 # The hash inputs: the flow id's fields in three different orders, big-endian. Not the
@@ -95,7 +80,7 @@ class Layout:
 
 @functools.lru_cache(maxsize=65536)
 def _filter_positions(layout: Layout, flow: Flow) -> tuple[int, ...]:
-    return tuple(zlib.crc32(flow_bytes(flow, j)) % layout.filter_bits
+    return tuple(hashes.crc32(flow_bytes(flow, j)) % layout.filter_bits
                  for j in range(FILTER_HASHES))
 
 

@@ -90,4 +90,5 @@ def attach(reset_tables: bool = True) -> LabContext:
     if reset_tables:
         for control in switches.values():
             control.clear_all_tables()
-    return LabContext(lab, switches)
+    pids = {n["id"]: int(n["pid"]) for n in topo["nodes"] if n.get("isHost")}
+    return LabContext(lab, switches, host_pid=pids.__getitem__)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from labtool import hashes
 from labtool.loader import load_module
 
 col: Any = load_module(Path(__file__).resolve().parents[2] / "controllers"
@@ -33,7 +34,10 @@ def encode(packets: dict[Any, int]) -> Any:
 
 def test_crc16_is_arc_and_crc32_is_zlib() -> None:
     assert col.crc16_arc(b"123456789") == 0xBB3D  # the CRC-16/ARC check value
-    assert zlib.crc32(b"123456789") == 0xCBF43926
+    assert hashes.crc32(b"123456789") == zlib.crc32(b"123456789") == 0xCBF43926
+    assert hashes.fields((0x0A000001, 32), (80, 16)) == bytes.fromhex("0a0000010050")
+    with pytest.raises(ValueError, match="byte-aligned"):
+        hashes.fields((1, 9))
 
 
 def test_hash_inputs_are_the_contract_field_orders() -> None:
