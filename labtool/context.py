@@ -84,6 +84,7 @@ class LabContext:
         self._ports = dict(ports or {})
         self._health = health or (lambda: None)
         self.results: list[CheckResult] = []
+        self.notes: list[str] = []  # what a verifier reports besides its checks
         self.hosts = {
             h.name: HostInfo(h.name, h.ip, h.mac, h.prefixlen, *lab.host_port[h.name])
             for h in lab.hosts.values()
@@ -109,6 +110,17 @@ class LabContext:
         if host not in self._ports:
             raise LabtoolError(f"host {host!r} has no packet port in this context")
         return self._ports[host]
+
+    def note(self, text: str) -> None:
+        """A line for the report besides the checks (e.g. measured path shares)."""
+        self.notes.append(text)
+
+    def switch_port_counter(self, switch: str, port: int, counter: str = "rx_packets") -> int:
+        """A kernel counter of a switch port's interface (rx_packets: frames that reached
+        the switch on that port; tx_packets: frames it sent out of it). Counts what
+        crossed a link without relying on anything in the program."""
+        self.switch(switch)
+        return interface_counter(self._switch_intf(switch, port), counter)
 
     def host_socket(self, name: str, kind: int = socket.SOCK_STREAM) -> socket.socket:
         """An IPv4 socket living in host `name`'s network namespace: real TCP/UDP through
@@ -222,28 +234,40 @@ class LabContext:
             raise CheckFailed("\n".join(problems))
         return got
 
-    def burst(self, sends: Mapping[str, Sequence[FrameLike]], *,
-              expect: Mapping[str, int] | None = None, gap_s: float | None = None,
-              timeout: float = 5.0, settle: float = BURST_SETTLE_S) -> dict[str, list[bytes]]:
-        """Send many frames from several hosts, interleaved and paced; return every frame
-        each host captured. `expect` (host -> frame count) lets collection stop early
-        once that many arrived (plus `settle` for extras). Frames lost outside BMv2 raise
+    def burst(self, sends: Mapping[str, Sequence[FrameLike]] | Sequence[tuple[str, FrameLike]],
+              *, expect: Mapping[str, int] | None = None, gap_s: float | None = None,
+              back_to_back: int | None = None, timeout: float = 5.0,
+              settle: float = BURST_SETTLE_S) -> dict[str, list[bytes]]:
+        """Send many frames from several hosts and return every frame each host captured.
+        `sends` is {host: frames} (interleaved round robin) or a list of (host, frame) in
+        the order to send them. The first `back_to_back` frames (default: as many as
+        BMv2's input ring safely queues) go at once, the rest one per `gap_s` (default:
+        the lab's pace); back_to_back=0 paces them all, e.g. to spread a traffic mix
+        over real time. `expect` (host -> frame count) lets collection stop once that
+        many arrived and the switches are idle. Frames lost outside BMv2 raise
         HarnessError with the stage where they vanished."""
         gap_s = self.pace_s if gap_s is None else gap_s
-        raw = {h: [to_bytes(f) for f in fs] for h, fs in sends.items()}
+        allowance = self.allowance if back_to_back is None else min(back_to_back, self.allowance)
+        if isinstance(sends, Mapping):
+            raw = {h: [to_bytes(f) for f in fs] for h, fs in sends.items()}
+            plan = interleave(raw)
+        else:
+            plan = [(h, to_bytes(f)) for h, f in sends]
+            raw = {}
+            for h, frame in plan:
+                raw.setdefault(h, []).append(frame)
         for host in raw:
             self.port(host)
         sender_if = {h: self._switch_intf(*self.lab.host_port[h]) for h in raw}
         receiver_if = {h: self._switch_intf(*self.lab.host_port[h]) for h in self._ports}
-        plan = interleave(raw)
         if RECORDER is not None:
-            RECORDER.append(Exchange(plan, sum((expect or {}).values()), gap_s, self.allowance))
+            RECORDER.append(Exchange(plan, sum((expect or {}).values()), gap_s, allowance))
         self.drain()
         rx0 = {h: interface_counter(i, "rx_packets") for h, i in sender_if.items()}
         tx0 = {h: interface_counter(i, "tx_packets") for h, i in receiver_if.items()}
         sent = dict.fromkeys(raw, 0)
         start = time.perf_counter()
-        for (host, frame), due in zip(plan, send_offsets(len(plan), gap_s, self.allowance)):
+        for (host, frame), due in zip(plan, send_offsets(len(plan), gap_s, allowance)):
             if due:
                 wait_for_due(start + due)
             sent[host] += self._ports[host].send([frame])

@@ -242,6 +242,7 @@ def _run_once(lab: Lab, ws: Workspace, options: RunOptions,
         except HarnessError as exc:
             verdict.error = f"harness: {exc}"
         verdict.checks = ctx.results
+        verdict.notes += ctx.notes
         if not verdict.passed and options.keep and on_failure is not None:
             on_failure(run)
     verdict.timings = dict(run.phases.times)
