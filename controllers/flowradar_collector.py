@@ -38,11 +38,6 @@ PARTS = 3
 Flow = tuple[int, int, int, int, int]  # src IP, dst IP, src port, dst port, protocol
 
 
-def crc16_arc(data: bytes) -> int:
-    """CRC-16/ARC: BMv2's crc16 (labtool.hashes)."""
-    return hashes.crc16(data)
-
-
 # The hash inputs: the flow id's fields in three different orders, big-endian. Not the
 # id followed by a hash number: CRCs are linear, so crc(id ++ 1) is crc(id ++ 0) XOR a
 # constant, and the three "hashes" would put two flows that share one cell into the
@@ -86,7 +81,7 @@ def _filter_positions(layout: Layout, flow: Flow) -> tuple[int, ...]:
 
 @functools.lru_cache(maxsize=65536)
 def _cell_positions(layout: Layout, flow: Flow) -> tuple[int, ...]:
-    return tuple(i * layout.part_cells + crc16_arc(flow_bytes(flow, i)) % layout.part_cells
+    return tuple(i * layout.part_cells + hashes.crc16(flow_bytes(flow, i)) % layout.part_cells
                  for i in range(PARTS))
 
 
