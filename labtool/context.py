@@ -69,9 +69,13 @@ class LabContext:
                  switch_intf: Callable[[str, int], str] | None = None,
                  switch_drops: Callable[[], dict[str, int] | None] | None = None,
                  switch_idleness: SwitchIdleness | None = None,
-                 host_pid: Callable[[str], int] | None = None) -> None:
+                 host_pid: Callable[[str], int] | None = None,
+                 switch_frames_in: Callable[[], int] | None = None) -> None:
         self.lab = lab
         self._host_pid = host_pid
+        self._switch_frames_in = switch_frames_in or (lambda: 0)
+        self._frames_in0 = 0   # switches' input rings since the last drain() ...
+        self._sent = 0         # ... and frames the verifier sent since then
         self._idleness = switch_idleness
         self._switch_drops = switch_drops or (lambda: None)
         self.pace_s = lab.pace_us * 1e-6  # one frame per pace_s across all senders...
@@ -173,10 +177,12 @@ class LabContext:
             port.read_ready()
             port.read_drops()
         self._switch_drops()
+        self._frames_in0, self._sent = self._switch_frames_in(), 0
 
     def send(self, sender: str, frames: Sequence[FrameLike], gap_s: float = 0.0) -> int:
         raw = [to_bytes(f) for f in frames]
         sent = self.port(sender).send(raw, gap_s)
+        self._sent += sent
         if sent != len(raw):
             raise HarnessError(f"{sender}: only {sent} of {len(raw)} frames could be sent")
         return sent
@@ -191,10 +197,24 @@ class LabContext:
 
     def _check_switch_inputs(self) -> None:
         drops = {k: n for k, n in (self._switch_drops() or {}).items() if n}
-        if drops:
-            where = ", ".join(f"{n} at {k}" for k, n in sorted(drops.items()))
-            raise HarnessError(f"BMv2 could not keep up and dropped frames at its input ({where}): "
-                               "the machine is too busy for this pace, so no verdict is given")
+        if not drops:
+            return
+        where = ", ".join(f"{n} at {k}" for k, n in sorted(drops.items()))
+        # Loop-free forwarding hands a frame to each switch at most once per copy, and a
+        # switch makes at most one copy per port: beyond that bound, the switches are
+        # feeding each other (a forwarding loop, a flood that never ends): the program's
+        # doing, not a busy machine's.
+        ports = max((sum(1 for lk in self.lab.links for e in (lk.a, lk.b) if e.node == sw)
+                     for sw in self.lab.switches), default=1)
+        bound = max(self._sent, 1) * len(self.lab.switches) * ports
+        arrived = self._switch_frames_in() - self._frames_in0
+        if arrived > bound:
+            raise CheckFailed(f"the switches took in {arrived} frames for the {self._sent} the "
+                              f"verifier sent and still dropped some ({where}): the program "
+                              "multiplies frames (a forwarding loop, or a flood that never "
+                              "stops)")
+        raise HarnessError(f"BMv2 could not keep up and dropped frames at its input ({where}): "
+                           "the machine is too busy for this pace, so no verdict is given")
 
     def capture(self, until: Callable[[dict[str, list[Received]]], bool],
                 timeout: float, settle: float) -> dict[str, list[bytes]]:
@@ -271,6 +291,7 @@ class LabContext:
             if due:
                 wait_for_due(start + due)
             sent[host] += self._ports[host].send([frame])
+        self._sent += sum(sent.values())
         want = dict(expect or {})
 
         def complete(got: dict[str, list[Received]]) -> bool:

@@ -271,6 +271,14 @@ class LabNetwork:
                 self._drops_seen[key] = total
         return out
 
+    def switch_frames_in(self) -> int:
+        """Frames all switch ports' input rings took in (or dropped) so far."""
+        total = 0
+        for rings in self.rings.values():
+            rings.update()
+            total += sum(rings.entered.values())
+        return total
+
     def idle_probe(self) -> SwitchIdleProbe | None:
         """A view of whether the switches still hold frames; None if this kernel does
         not let labtool observe BMv2's rings."""

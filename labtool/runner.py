@@ -15,7 +15,7 @@ from types import FrameType
 import finsy as fy
 
 from . import compiler
-from .checks import HarnessError, Verdict
+from .checks import CheckFailed, CheckResult, HarnessError, Verdict
 from .context import LabContext
 from .controlplane import SwitchControl
 from .errors import ControllerError, ControlPlaneError, LabtoolError
@@ -157,7 +157,8 @@ class LabRun:
                 self.ports[host] = HostPort.open(host, self.network.host_pid(host), host_intf(host))
         return LabContext(self.lab, self.switches, self.ports, self.network.check_switches,
                           switch_intf, self.network.switch_input_drops,
-                          self.network.idle_probe(), self.network.host_pid)
+                          self.network.idle_probe(), self.network.host_pid,
+                          self.network.switch_frames_in)
 
     def run_controller(self, ctx: LabContext) -> None:
         if self.lab.controller is None:
@@ -181,6 +182,8 @@ class LabRun:
                 verify(ctx)
             except (LabtoolError, HarnessError, KeyboardInterrupt):
                 raise
+            except CheckFailed as exc:  # from traffic sent outside any named check
+                ctx.results.append(CheckResult("the verifier's traffic", False, str(exc), 0.0))
             except Exception as exc:  # noqa: BLE001 - a verifier bug, not a FAIL of the program
                 raise LabtoolError(f"verifier {self.lab.verifier.name} crashed:\n"
                                    f"{user_traceback(exc)}") from None

@@ -4,6 +4,8 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+
 from labtool.checks import CheckResult, Verdict
 from labtool.report import check_lines, timing_line, write_json, write_junit
 
@@ -42,3 +44,22 @@ def test_json_and_junit(tmp_path: Path) -> None:
     assert suites[1].get("errors") == "1"
     failure = suites[0].find("testcase[@name='rule 2']/failure")
     assert failure is not None and failure.get("message") == "h2: expected 1 frame(s), got 0"
+
+
+def test_switch_drops_blame_the_program_only_when_frames_multiply(repo_root: Path) -> None:
+    from labtool.checks import CheckFailed, HarnessError
+    from labtool.context import LabContext
+    from labtool.manifest import find_lab
+
+    lab = find_lab(repo_root, "hh-v2")  # 2 switches, 2 ports each
+    frames_in = [0]
+    ctx = LabContext(lab, {}, switch_drops=lambda: {"s1:1": 3},
+                     switch_frames_in=lambda: frames_in[0])
+    ctx.drain()
+    ctx._sent = 10
+    frames_in[0] = 10 * 2 * 2  # within the loop-free bound: BMv2 fell behind
+    with pytest.raises(HarnessError, match="could not keep up"):
+        ctx._check_switch_inputs()
+    frames_in[0] = 10 * 2 * 2 + 1  # more than loop-free forwarding can make
+    with pytest.raises(CheckFailed, match="multiplies frames"):
+        ctx._check_switch_inputs()
