@@ -222,12 +222,14 @@ def selftest(labs: tuple[str, ...]) -> None:
 
     ws = _ws()
     results: list[MutantResult] = []
+    chosen = _labs(ws, labs)
+    width = max([len(lab.name) for lab in chosen] + [3])  # the lab column fits every name
 
     def progress(r: MutantResult) -> None:
-        click.echo(f"{r.lab:<10} {r.mutant:<26} {r.outcome:<9} {r.detail[:90]}")
+        click.echo(f"{r.lab:<{width}} {r.mutant:<26} {r.outcome:<9} {r.detail[:90]}")
 
-    click.echo(f"{'lab':<10} {'mutant':<26} {'result':<9} why")
-    for lab in _labs(ws, labs):
+    click.echo(f"{'lab':<{width}} {'mutant':<26} {'result':<9} why")
+    for lab in chosen:
         results += selftest_lab(lab, ws, progress)
     mutants = [r for r in results if r.mutant not in ("(solution)", "(none)")]
     killed = sum(r.outcome == "killed" for r in mutants)
