@@ -5,7 +5,9 @@
   spine to take is the data plane's choice;
 - a spine routes every host to the port toward the host's ToR (forward);
 - probe flooding: on a ToR, group 1 = its uplinks; on a spine, group p = every ToR
-  port except p (a probe never goes back where it came from).
+  port except p (a probe never goes back where it came from);
+- one round of probes at the end, requested from every host, so that paths exist from
+  the start (also under `labtool up hula`; the verifier sends its own rounds).
 
 Run by hand against `sudo labtool up hula`: sudo .venv/bin/python controllers/hula.py
 """
@@ -21,6 +23,25 @@ def tors(lab: LabContext) -> list[str]:
 
 def tor_id(lab: LabContext, switch: str) -> int:
     return lab.lab.switches[switch].device_id
+
+
+PROBE_TYPE = 0x4855
+# sends one raw frame (hex) on an interface: run inside a host's namespace (no shell)
+SEND_FRAME = ("import socket, sys\n"
+              "s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)\n"
+              "s.bind((sys.argv[1], 0))\n"
+              "s.send(bytes.fromhex(sys.argv[2]))\n")
+
+
+def request_probes(lab: LabContext) -> None:
+    """Every host asks its ToR for a probe (EtherType 0x4855, origin 0, utilisation 0)."""
+    for host in lab.hosts.values():
+        frame = (b"\xff" * 6 + bytes.fromhex(host.mac.replace(":", ""))
+                 + PROBE_TYPE.to_bytes(2, "big")).ljust(60, b"\x00")
+        done = lab.host_run(host.name, ["python3", "-c", SEND_FRAME, f"{host.name}-eth0",
+                                        frame.hex()])
+        if done.returncode != 0:
+            raise RuntimeError(f"{host.name}: sending a probe request failed: {done.stderr}")
 
 
 def configure(lab: LabContext) -> None:
@@ -46,6 +67,7 @@ def configure(lab: LabContext) -> None:
             ])
             for port in ports:
                 control.multicast_group(port, [p for p in ports if p != port])
+    request_probes(lab)
 
 
 if __name__ == "__main__":
