@@ -24,6 +24,15 @@ def process(tmp_path: Path) -> bmv2.SwitchProcess:
     return bmv2.SwitchProcess("s1", 1, {1: "s1-eth1"}, tmp_path, log_level="off")
 
 
+def started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) -> bmv2.SwitchProcess:
+    """A SwitchProcess running the stand-in switch `body` (a Python script)."""
+    script = fake_switch(tmp_path, body)
+    monkeypatch.setattr(bmv2.toolchain, "switch_binary", lambda: script)
+    proc = process(tmp_path)
+    proc.start()
+    return proc
+
+
 def test_busy_port_is_refused(tmp_path: Path) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -47,7 +56,7 @@ def test_early_death_shows_output_tail(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_ready_when_both_ports_accept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    script = fake_switch(tmp_path, (
+    proc = started(tmp_path, monkeypatch, (
         "import socket, sys, time\n"
         "args = sys.argv\n"
         "thrift = int(args[args.index('--thrift-port') + 1])\n"
@@ -57,9 +66,6 @@ def test_ready_when_both_ports_accept(tmp_path: Path, monkeypatch: pytest.Monkey
         "for p in (grpc, thrift):\n"
         "    s = socket.socket(); s.bind(('127.0.0.1', p)); s.listen(); socks.append(s)\n"
         "time.sleep(30)\n"))
-    monkeypatch.setattr(bmv2.toolchain, "switch_binary", lambda: script)
-    proc = process(tmp_path)
-    proc.start()
     try:
         proc.wait_ready(time.monotonic() + 10)
         assert bmv2.port_accepts(proc.grpc_port) and bmv2.port_accepts(proc.thrift_port)
@@ -83,21 +89,18 @@ def test_thrift_bind_failure_is_reported_at_once(tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     # BMv2 keeps running when its Thrift server cannot bind; waiting for the port
     # would take the whole readiness timeout
-    script = fake_switch(tmp_path, (
+    proc = started(tmp_path, monkeypatch, (
         "import time\n"
         "print('Thrift returned an exception when trying to bind to port 9090', flush=True)\n"
         "print('The exception is: Could not bind: Address already in use', flush=True)\n"
         "time.sleep(30)\n"))
-    monkeypatch.setattr(bmv2.toolchain, "switch_binary", lambda: script)
-    proc = process(tmp_path)
-    proc.start()
-    started = time.monotonic()
+    begin = time.monotonic()
     try:
         with pytest.raises(NetworkError, match="Thrift port .* is busy"):
-            proc.wait_ready(started + 10)
+            proc.wait_ready(begin + 10)
     finally:
         proc.stop()
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - begin < 5
 
 
 def test_free_ports_are_below_the_ephemeral_range_and_distinct() -> None:
