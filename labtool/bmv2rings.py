@@ -61,12 +61,8 @@ class InputRings:
         self._rx_fds: dict[int, int] = {}  # sysfs rx_packets, kept open: read on every look
         try:
             self._borrow(pid, ports)
-            self.update()
         except OSError:
             self.close()  # unsupported kernel or no permission: drops stay unobserved
-        # from here on the ring totals and the veth counters move together
-        self.entered = dict.fromkeys(ports, 0)
-        self.dropped = dict.fromkeys(ports, 0)
         for port, name in ports.items():
             try:
                 self._rx_fds[port] = os.open(f"/sys/class/net/{name}/statistics/rx_packets",
@@ -99,7 +95,11 @@ class InputRings:
                 fd = libc.syscall(SYS_PIDFD_GETFD, pidfd, int(entry.name), 0)
                 if fd < 0:
                     raise OSError(ctypes.get_errno(), "pidfd_getfd")
-                self.socks[wanted[inode]] = socket.socket(fileno=fd)
+                sock = socket.socket(fileno=fd)
+                # reading resets the ring's counters: from here on they and the veth
+                # counters (read below) move together
+                sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8)
+                self.socks[wanted[inode]] = sock
                 self._poll.register(fd, select.POLLIN)
         finally:
             os.close(pidfd)
