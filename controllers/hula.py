@@ -26,11 +26,6 @@ def tor_id(lab: LabContext, switch: str) -> int:
 
 
 PROBE_TYPE = 0x4855
-# sends one raw frame (hex) on an interface: run inside a host's namespace (no shell)
-SEND_FRAME = ("import socket, sys\n"
-              "s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)\n"
-              "s.bind((sys.argv[1], 0))\n"
-              "s.send(bytes.fromhex(sys.argv[2]))\n")
 
 
 def request_probes(lab: LabContext) -> None:
@@ -38,10 +33,7 @@ def request_probes(lab: LabContext) -> None:
     for host in lab.hosts.values():
         frame = (b"\xff" * 6 + bytes.fromhex(host.mac.replace(":", ""))
                  + PROBE_TYPE.to_bytes(2, "big")).ljust(60, b"\x00")
-        done = lab.host_run(host.name, ["python3", "-c", SEND_FRAME, f"{host.name}-eth0",
-                                        frame.hex()])
-        if done.returncode != 0:
-            raise RuntimeError(f"{host.name}: sending a probe request failed: {done.stderr}")
+        lab.send(host.name, [frame])
 
 
 def configure(lab: LabContext) -> None:

@@ -16,7 +16,7 @@ from .checks import CheckFailed, CheckResult, HarnessError
 from .controlplane import SwitchControl
 from .errors import ControlPlaneError, LabtoolError, unknown_name
 from .hostio import HostPort, Received, SwitchIdleness, collect, in_netns
-from .manifest import Lab, switch_port_mac
+from .manifest import Lab, host_intf, switch_port_mac
 from .pktdiff import FrameLike, first_difference, summary, to_bytes
 from .traffic import (
     BURST_ALLOWANCE,
@@ -180,8 +180,19 @@ class LabContext:
         self._frames_in0, self._sent = self._switch_frames_in(), 0
 
     def send(self, sender: str, frames: Sequence[FrameLike], gap_s: float = 0.0) -> int:
+        """Send raw frames from a host. Without a packet port of its own (a controller
+        under `labtool up` or run by hand), a port is opened in the host's namespace
+        for the call."""
         raw = [to_bytes(f) for f in frames]
-        sent = self.port(sender).send(raw, gap_s)
+        self.host(sender)
+        if sender not in self._ports and self._host_pid is not None:
+            port = HostPort.open(sender, self._host_pid(sender), host_intf(sender))
+            try:
+                sent = port.send(raw, gap_s)
+            finally:
+                port.close()
+        else:
+            sent = self.port(sender).send(raw, gap_s)
         self._sent += sent
         if sent != len(raw):
             raise HarnessError(f"{sender}: only {sent} of {len(raw)} frames could be sent")

@@ -271,6 +271,16 @@ def load_lab(path: Path, root: Path) -> Lab:
                host_port, host_stacks)
 
 
+def host_intf(host: str) -> str:
+    """A host's interface name (inside its namespace)."""
+    return f"{host}-eth0"
+
+
+def switch_intf(switch: str, port: int) -> str:
+    """A switch port's interface name (root namespace)."""
+    return f"{switch}-eth{port}"
+
+
 def lab_names(root: Path) -> list[str]:
     return sorted(p.stem for p in (root / "topologies").glob("*.toml"))
 

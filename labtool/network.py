@@ -34,7 +34,7 @@ from .bmv2 import READY_TIMEOUT_S, SwitchProcess
 from .bmv2rings import InputRings
 from .compiler import Artifacts
 from .errors import NetworkError
-from .manifest import Lab, switch_port_mac
+from .manifest import Lab, host_intf, switch_intf, switch_port_mac
 from .netdev import disable_segmentation_offloads
 from .registry import RunRecord, interface_exists
 from .switchidle import SwitchIdleProbe
@@ -126,14 +126,6 @@ class BMv2Node(Switch):  # type: ignore[misc]
 
     def stop(self, deleteIntfs: bool = False) -> None:  # noqa: N803 - Mininet's signature
         self.process.stop()
-
-
-def host_intf(host: str) -> str:
-    return f"{host}-eth0"
-
-
-def switch_intf(switch: str, port: int) -> str:
-    return f"{switch}-eth{port}"
 
 
 class LabNetwork:

@@ -21,8 +21,8 @@ from .controlplane import SwitchControl
 from .errors import ControllerError, ControlPlaneError, LabtoolError
 from .hostio import HostPort, close_all
 from .loader import load_function, user_traceback
-from .manifest import Lab
-from .network import LabNetwork, host_intf, switch_intf
+from .manifest import Lab, host_intf, switch_intf
+from .network import LabNetwork
 from .p4runtime import P4RuntimeSession
 from .registry import RunLock
 from .thrift_runtime import ThriftRuntime
