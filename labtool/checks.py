@@ -31,6 +31,7 @@ class Verdict:
     timings: dict[str, float] = field(default_factory=dict)
     run_dir: str = ""
     notes: list[str] = field(default_factory=list)  # e.g. a retry after harness loss
+    seed: int | None = None  # reproduces the run: `labtool run <lab> --seed N`
 
     @property
     def passed(self) -> bool:
@@ -44,6 +45,10 @@ class Verdict:
         return next((c for c in self.checks if not c.passed), None)
 
     def one_line(self) -> str:
+        line = self._one_line()
+        return line if self.seed is None else f"{line} [seed {self.seed}]"
+
+    def _one_line(self) -> str:
         ok = sum(c.passed for c in self.checks)
         if self.error is not None:
             return f"{self.lab}: ERROR: {self.error.splitlines()[0]}"

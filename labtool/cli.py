@@ -48,9 +48,11 @@ def cli() -> None:
 def list_cmd() -> None:
     """The labs, one line each."""
     ws = _ws()
-    for name in lab_names(ws.root):
+    names = lab_names(ws.root)
+    width = max([len(n) for n in names] + [3])
+    for name in names:
         lab = load_lab(ws.root / "topologies" / f"{name}.toml", ws.root)
-        click.echo(f"{name:<12} {lab.title}  [{len(lab.mutants())} mutants]")
+        click.echo(f"{name:<{width}} {lab.title}  [{len(lab.mutants())} mutants]")
 
 
 @cli.command()
@@ -126,6 +128,10 @@ run_options = [
     click.option("--log-level", type=click.Choice(LOG_LEVELS), default=None,
                  help="BMv2 log level (default: the lab's)."),
 ]
+seed_option = click.option(
+    "--seed", type=click.IntRange(0, (1 << 31) - 1), default=None,
+    help="Reproduce a verdict: the same configuration, frames and order (default: a fresh "
+         "seed, printed with the verdict).")
 
 
 def _apply(options: list[Any]) -> Callable[[F], F]:
@@ -143,18 +149,24 @@ def _apply(options: list[Any]) -> Callable[[F], F]:
 @click.option("--json", "json_path", type=str, help="Write the verdict as JSON to FILE.")
 @click.option("--junit", type=str, help="Write the verdict as JUnit XML to FILE.")
 @click.option("--no-cache", is_flag=True, help="Recompile even if the cache has a result.")
+@seed_option
 def run(lab_name: str, p4: str | None, pcap: bool, log_level: str | None, keep: bool,
-        json_path: str | None, junit: str | None, no_cache: bool) -> None:
+        json_path: str | None, junit: str | None, no_cache: bool, seed: int | None) -> None:
     """Compile, start, configure and verify a lab; PASS exits 0, FAIL 1."""
-    from .runner import RunOptions, run_lab
+    from .runner import RunOptions, new_seed, run_lab
 
     ws = _ws()
     lab = find_lab(ws.root, lab_name)
     options = RunOptions(program=_program(p4), pcap=pcap, keep=keep, log_level=log_level,
-                         use_cache=not no_cache)
-    click.echo(f"{lab.name}: {lab.title} — {options.program or lab.program}")
+                         use_cache=not no_cache, seed=new_seed() if seed is None else seed)
+    click.echo(f"{lab.name}: {lab.title} — {options.program or lab.program} (seed {options.seed})")
     verdict = run_lab(lab, ws, options, on_failure=_keep_open)
     _print_verdict(verdict)
+    if not verdict.passed:
+        again = ["labtool", "run", lab.name, "--seed", str(options.seed)]
+        if options.program is not None:
+            again += ["--p4", str(p4)]
+        click.echo(f"  reproduce:     {' '.join(again)}")
     _write_reports([verdict], json_path, junit)
     sys.exit(EXIT_PASS if verdict.passed else EXIT_ERROR if verdict.error else EXIT_FAIL)
 
@@ -186,7 +198,9 @@ def up(lab_name: str, p4: str | None, pcap: bool, log_level: str | None,
 @click.argument("labs", nargs=-1)
 @click.option("--json", "json_path", type=str, help="Write all verdicts as JSON to FILE.")
 @click.option("--junit", type=str, help="Write all verdicts as JUnit XML to FILE.")
-def test(labs: tuple[str, ...], json_path: str | None, junit: str | None) -> None:
+@seed_option
+def test(labs: tuple[str, ...], json_path: str | None, junit: str | None,
+         seed: int | None) -> None:
     """Run several labs (default: all) and print a summary table."""
     from .checks import Verdict
     from .runner import RunOptions, run_lab
@@ -195,9 +209,9 @@ def test(labs: tuple[str, ...], json_path: str | None, junit: str | None) -> Non
     verdicts = []
     for lab in _labs(ws, labs):
         try:
-            verdict = run_lab(lab, ws, RunOptions())
+            verdict = run_lab(lab, ws, RunOptions(seed=seed))
         except LabtoolError as exc:
-            verdict = Verdict(lab.name, str(lab.program), error=str(exc))
+            verdict = Verdict(lab.name, str(lab.program), error=str(exc), seed=seed)
         click.echo(verdict.one_line())
         verdicts.append(verdict)
     click.echo("")
@@ -216,21 +230,32 @@ def test(labs: tuple[str, ...], json_path: str | None, junit: str | None) -> Non
 
 @cli.command()
 @click.argument("labs", nargs=-1)
-def selftest(labs: tuple[str, ...]) -> None:
-    """Each lab's solution must PASS and every shipped mutant must FAIL."""
+@seed_option
+@click.option("--mutant", "mutant_names", multiple=True,
+              help="Only this mutant (repeatable); the solution always runs.")
+def selftest(labs: tuple[str, ...], seed: int | None, mutant_names: tuple[str, ...]) -> None:
+    """Each lab's solution must PASS and every mutant must FAIL; one line as each finishes."""
     from .selftest import MutantResult, selftest_lab
 
     ws = _ws()
     results: list[MutantResult] = []
     chosen = _labs(ws, labs)
-    width = max([len(lab.name) for lab in chosen] + [3])  # the lab column fits every name
+    width = max([len(lab.name) for lab in chosen] + [3])  # the columns fit every name
+    mwidth = 10
+    for lab in chosen:
+        try:
+            mwidth = max([mwidth] + [len(m.name) for m in lab.mutants()])
+        except LabtoolError:
+            pass  # reported by selftest_lab for that lab
 
     def progress(r: MutantResult) -> None:
-        click.echo(f"{r.lab:<{width}} {r.mutant:<26} {r.outcome:<9} {r.detail[:90]}")
+        seed_text = "" if r.seed is None else f"[seed {r.seed}] "
+        click.echo(f"{r.lab:<{width}} {r.mutant:<{mwidth}} {r.outcome:<9} {seed_text}"
+                   f"{r.detail[:100]}")
 
-    click.echo(f"{'lab':<{width}} {'mutant':<26} {'result':<9} why")
+    click.echo(f"{'lab':<{width}} {'mutant':<{mwidth}} {'result':<9} why")
     for lab in chosen:
-        results += selftest_lab(lab, ws, progress)
+        results += selftest_lab(lab, ws, progress, seed, list(mutant_names) or None)
     mutants = [r for r in results if r.mutant not in ("(solution)", "(none)")]
     killed = sum(r.outcome == "killed" for r in mutants)
     click.echo(f"\nselftest: {killed}/{len(mutants)} mutants killed; "
@@ -239,6 +264,27 @@ def selftest(labs: tuple[str, ...]) -> None:
     if any(r.outcome == "ERROR" for r in results):
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_PASS if all(r.ok for r in results) else EXIT_FAIL)
+
+
+@cli.command()
+@click.argument("lab_name", metavar="LAB")
+@click.argument("name", required=False)
+@click.option("--path", "show_path", is_flag=True,
+              help="Print the path of the mutated program (to pass to --p4) instead of its text.")
+def mutant(lab_name: str, name: str | None, show_path: bool) -> None:
+    """List a lab's mutants, or print one mutated program (to read it or run it with --p4)."""
+    from .mutants import find_mutant, materialize
+
+    ws = _ws()
+    lab = find_lab(ws.root, lab_name)
+    mutants = lab.mutants()
+    if name is None:
+        for m in mutants:
+            click.echo(f"{m.name:<28} {m.wrong}")
+        return
+    chosen = find_mutant(mutants, name)
+    path = materialize(chosen, lab.program, ws.state_dir / "mutants" / lab.name)
+    click.echo(str(path) if show_path else path.read_text(), nl=show_path)
 
 
 @cli.command()

@@ -5,6 +5,7 @@ checks and packet expectations with timeouts."""
 from __future__ import annotations
 
 import contextlib
+import random
 import socket
 import subprocess
 import time
@@ -70,8 +71,13 @@ class LabContext:
                  switch_drops: Callable[[], dict[str, int] | None] | None = None,
                  switch_idleness: SwitchIdleness | None = None,
                  host_pid: Callable[[str], int] | None = None,
-                 switch_frames_in: Callable[[], int] | None = None) -> None:
+                 switch_frames_in: Callable[[], int] | None = None,
+                 seed: int | None = None) -> None:
         self.lab = lab
+        # Everything a verifier varies (configuration, traffic, order) comes from rng, so
+        # `--seed N` replays a run exactly; the seed is printed with every verdict.
+        self.seed = random.randrange(1 << 31) if seed is None else seed
+        self.rng = random.Random(self.seed)
         self._host_pid = host_pid
         self._switch_frames_in = switch_frames_in or (lambda: 0)
         self._frames_in0 = 0   # switches' input rings since the last drain() ...

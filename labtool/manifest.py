@@ -8,6 +8,7 @@ The engine knows no lab by name: a lab is exactly the set of manifests here.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 from dataclasses import dataclass, field
@@ -16,13 +17,15 @@ from typing import Any
 
 import tomllib
 
+from .contract import Contract, parse_contract
 from .errors import LabtoolError, ManifestError, unknown_name
+from .mutants import Mutant, load_mutants
 from .traffic import DEFAULT_PACE_US
 
 NODE_NAME = re.compile(r"^[a-z][a-z0-9]{0,7}$")  # keeps "<node>-eth<port>" within 15 chars
 MAX_PORT = 510  # v1model ports are 9 bits; 511 is BMv2's drop port
 TOP_KEYS = {"title", "program", "controller", "verifier", "mutants", "links", "hosts", "switches",
-            "description", "log_level", "pace_us", "host_stacks"}
+            "description", "log_level", "pace_us", "host_stacks", "contract"}
 HOST_KEYS = {"ip", "mac", "gateway"}
 SWITCH_KEYS = {"device_id", "program", "cpu_port"}
 LOG_LEVELS = ("off", "error", "warn", "info", "debug", "trace")
@@ -67,7 +70,7 @@ class Lab:
     program: Path
     controller: Path | None
     verifier: Path
-    mutants_dir: Path
+    mutants_file: Path
     hosts: dict[str, Host]
     switches: dict[str, Switch]
     links: list[Link]
@@ -77,11 +80,12 @@ class Lab:
     # the hosts' own IP stacks stay on while verifying (a verifier that opens real TCP
     # connections); otherwise hosts are silent and the verifier's raw sockets do all
     host_stacks: bool = False
+    # the names (and widths, match kinds) the controller and verifier rely on
+    contract: Contract = field(default_factory=Contract)
 
-    def mutants(self) -> list[Path]:
-        if not self.mutants_dir.is_dir():
-            return []
-        return sorted(self.mutants_dir.glob("*.p4"))
+    def mutants(self) -> list[Mutant]:
+        """The lab's mutants (edits of its solution, see mutants.py)."""
+        return load_mutants(self.mutants_file)
 
     def programs(self) -> list[Path]:
         """Distinct P4 programs the switches run, in switch order."""
@@ -97,9 +101,7 @@ class Lab:
                       s.cpu_port)
             for n, s in self.switches.items()
         }
-        return Lab(self.name, self.path, self.root, self.title, self.description, program,
-                   self.controller, self.verifier, self.mutants_dir, self.hosts, switches,
-                   self.links, self.log_level, self.pace_us, self.host_port, self.host_stacks)
+        return dataclasses.replace(self, program=program, switches=switches)
 
 
 def mac_from_ip(ip: str) -> str:
@@ -166,8 +168,10 @@ def load_lab(path: Path, root: Path) -> Lab:
     program = chk.file("program", root, data["program"])
     verifier = chk.file("verifier", root, data["verifier"])
     controller = chk.file("controller", root, data["controller"]) if "controller" in data else None
-    mutants_rel = data.get("mutants", f"p4src/mutants/{name}")
-    chk.typed("mutants", mutants_rel, str, "a directory path")
+    mutants_rel = data.get("mutants", f"p4src/mutants/{name}.toml")
+    chk.typed("mutants", mutants_rel, str, "a path to the lab's mutants file")
+    contract = parse_contract(chk.typed("contract", data.get("contract", {}), dict, "a table"),
+                              lambda field, problem: chk.fail(f"contract.{field}", problem))
     log_level = chk.typed("log_level", data.get("log_level", "info"), str, "a log level")
     if log_level not in LOG_LEVELS:
         raise chk.fail("log_level", unknown_name("log level", log_level, LOG_LEVELS))
@@ -268,7 +272,7 @@ def load_lab(path: Path, root: Path) -> Lab:
     description = chk.typed("description", data.get("description", ""), str, "a string")
     return Lab(name, path, root, title, description, program, controller, verifier,
                (root / mutants_rel).resolve(), hosts, switches, links, log_level, pace_us,
-               host_port, host_stacks)
+               host_port, host_stacks, contract)
 
 
 def host_intf(host: str) -> str:

@@ -50,6 +50,7 @@ def to_dict(verdict: Verdict) -> dict[str, Any]:
         "lab": verdict.lab,
         "program": verdict.program,
         "status": verdict.status,
+        "seed": verdict.seed,
         "error": verdict.error,
         "run_dir": verdict.run_dir,
         "notes": verdict.notes,

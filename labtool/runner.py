@@ -5,6 +5,8 @@ teardown. The CLI (`labtool run/up/test/selftest`) is a thin layer over this."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import secrets
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -17,8 +19,10 @@ import finsy as fy
 from . import compiler
 from .checks import CheckFailed, CheckResult, HarnessError, Verdict
 from .context import LabContext
+from .contract import check as check_contract
+from .contract import program_names
 from .controlplane import SwitchControl
-from .errors import ControllerError, ControlPlaneError, LabtoolError
+from .errors import CompileError, ControllerError, ControlPlaneError, LabtoolError
 from .hostio import HostPort, close_all
 from .loader import load_function, user_traceback
 from .manifest import Lab, host_intf, switch_intf
@@ -39,6 +43,7 @@ class RunOptions:
     use_cache: bool = True
     host_stacks: bool = False  # hosts' own IP stacks answer (labtool up); silent while verifying
     quiet: bool = False
+    seed: int | None = None  # the verifier's configuration and traffic; None: a fresh one
 
 
 @dataclass
@@ -158,7 +163,7 @@ class LabRun:
         return LabContext(self.lab, self.switches, self.ports, self.network.check_switches,
                           switch_intf, self.network.switch_input_drops,
                           self.network.idle_probe(), self.network.host_pid,
-                          self.network.switch_frames_in)
+                          self.network.switch_frames_in, seed=self.options.seed)
 
     def run_controller(self, ctx: LabContext) -> None:
         if self.lab.controller is None:
@@ -207,13 +212,47 @@ class LabRun:
 HARNESS_RETRIES = 2  # a run that lost frames outside the program is redone, slower
 
 
+def new_seed() -> int:
+    return secrets.randbelow(1 << 31)
+
+
+def program_check(lab: Lab, ws: Workspace, options: RunOptions) -> Verdict | None:
+    """A FAIL verdict when the program under test does not compile or breaks the lab's
+    contract (both are the program's fault, not the machine's); None when it is fit to
+    run. Runs before any network exists, so such a FAIL costs a compile."""
+    program = options.program or lab.program
+    verdict = Verdict(lab.name, str(program), seed=options.seed)
+    start = time.perf_counter()
+    try:
+        art = compiler.compile_program(program, ws.cache_dir, options.use_cache)
+    except CompileError as exc:
+        verdict.checks = [CheckResult("compile", False, str(exc), time.perf_counter() - start)]
+        return verdict
+    if lab.contract.empty:
+        return None
+    problems = check_contract(lab.contract, program_names(fy.P4Schema(art.p4info)))
+    if not problems:
+        return None
+    verdict.checks = [CheckResult("contract", False, "the program breaks the lab's control-plane "
+                                  "contract (LABS.md):\n" + "\n".join(problems),
+                                  time.perf_counter() - start)]
+    return verdict
+
+
 def run_lab(lab: Lab, ws: Workspace, options: RunOptions,
             on_failure: Callable[[LabRun], None] | None = None) -> Verdict:
     """Run and verify one lab. A user or environment problem raises LabtoolError;
-    a wrong program yields a FAIL verdict. When the harness lost frames (BMv2 could
-    not keep up on a busy machine), the whole run is repeated from a fresh network
-    at half the pace and with half as many frames sent back to back, so a verdict
-    never rests on lost frames."""
+    a wrong program yields a FAIL verdict (also one that does not compile or breaks the
+    contract). When the harness lost frames (BMv2 could not keep up on a busy machine),
+    the whole run is repeated from a fresh network, with the same seed, at half the
+    pace and with half as many frames sent back to back, so a verdict never rests on
+    lost frames."""
+    require_root()
+    if options.seed is None:
+        options = dataclasses.replace(options, seed=new_seed())
+    rejected = program_check(lab, ws, options)
+    if rejected is not None:
+        return rejected
     slowdown = 1
     notes: list[str] = []
     for attempt in range(HARNESS_RETRIES + 1):
@@ -233,7 +272,7 @@ def _run_once(lab: Lab, ws: Workspace, options: RunOptions,
               on_failure: Callable[[LabRun], None] | None, slowdown: int) -> Verdict:
     program = options.program or lab.program
     run = LabRun(lab, ws, options)
-    verdict = Verdict(lab.name, str(program), run_dir=str(run.run_dir))
+    verdict = Verdict(lab.name, str(program), run_dir=str(run.run_dir), seed=options.seed)
     with run:
         ctx = run.context()
         # slower than the lab's own pace after a harness loss
