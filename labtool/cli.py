@@ -244,7 +244,8 @@ def selftest(labs: tuple[str, ...], seed: int | None, mutant_names: tuple[str, .
     mwidth = 10
     for lab in chosen:
         try:
-            mwidth = max([mwidth] + [len(m.name) for m in lab.mutants()])
+            mwidth = max([mwidth] + [len(m.name) for m in lab.mutants()]
+                         + [len(m.name) + 6 for m in lab.alternatives()])
         except LabtoolError:
             pass  # reported by selftest_lab for that lab
 
@@ -256,11 +257,11 @@ def selftest(labs: tuple[str, ...], seed: int | None, mutant_names: tuple[str, .
     click.echo(f"{'lab':<{width}} {'mutant':<{mwidth}} {'result':<9} why")
     for lab in chosen:
         results += selftest_lab(lab, ws, progress, seed, list(mutant_names) or None)
-    mutants = [r for r in results if r.mutant not in ("(solution)", "(none)")]
+    mutants = [r for r in results if not r.mutant.startswith("(")]
+    correct = [r for r in results if r.mutant == "(solution)" or r.mutant.startswith("(alt)")]
     killed = sum(r.outcome == "killed" for r in mutants)
     click.echo(f"\nselftest: {killed}/{len(mutants)} mutants killed; "
-               f"{sum(r.mutant == '(solution)' and r.ok for r in results)}/"
-               f"{sum(r.mutant == '(solution)' for r in results)} solutions pass")
+               f"{sum(r.ok for r in correct)}/{len(correct)} solutions and alternatives pass")
     if any(r.outcome == "ERROR" for r in results):
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_PASS if all(r.ok for r in results) else EXIT_FAIL)
@@ -278,11 +279,14 @@ def mutant(lab_name: str, name: str | None, show_path: bool) -> None:
     ws = _ws()
     lab = find_lab(ws.root, lab_name)
     mutants = lab.mutants()
+    alternatives = lab.alternatives()
     if name is None:
         for m in mutants:
             click.echo(f"{m.name:<28} {m.wrong}")
+        for m in alternatives:
+            click.echo(f"{m.name:<28} (correct alternative) {m.wrong}")
         return
-    chosen = find_mutant(mutants, name)
+    chosen = find_mutant(mutants + alternatives, name)
     path = materialize(chosen, lab.program, ws.state_dir / "mutants" / lab.name)
     click.echo(str(path) if show_path else path.read_text(), nl=show_path)
 

@@ -87,6 +87,10 @@ class Lab:
         """The lab's mutants (edits of its solution, see mutants.py)."""
         return load_mutants(self.mutants_file)
 
+    def alternatives(self) -> list[Mutant]:
+        """Correct programs written differently from the solution: they must PASS."""
+        return load_mutants(self.mutants_file, "alternative")
+
     def programs(self) -> list[Path]:
         """Distinct P4 programs the switches run, in switch order."""
         seen: dict[Path, None] = {}

@@ -10,6 +10,10 @@ pieces of text replaced:
     find = "default_action = forward(2);"
     replace = "default_action = drop();"
 
+The same file may list `[[alternative]]`s in the same form (`wrong` then says
+what differs): correct programs written differently from the solution (other
+layouts, hashes, control flow the spec allows), which must PASS.
+
 Edits apply in order; each `find` must occur exactly once in the text as the
 earlier edits left it. Storing edits instead of copies means a change to the
 solution carries into every mutant, and an edit that no longer fits is reported
@@ -67,24 +71,26 @@ def mutants_file(root: Path, lab: str) -> Path:
     return root / "p4src" / "mutants" / f"{lab}.toml"
 
 
-def load_mutants(path: Path) -> list[Mutant]:
-    """Mutants of a lab, validated (file + mutant + field in every error). No file: none."""
+def load_mutants(path: Path, kind: str = "mutant") -> list[Mutant]:
+    """Mutants (or, kind="alternative", correct alternatives) of a lab, validated (file +
+    entry + field in every error). No file: none."""
     if not path.is_file():
         return []
     try:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(f"{path}: {exc}") from None
-    unknown = set(data) - {"mutant"}
+    unknown = set(data) - {"mutant", "alternative"}
     if unknown:
-        raise ManifestError(f"{path}: {unknown_name('top-level key', sorted(unknown)[0], ['mutant'])}")
-    entries = data.get("mutant", [])
+        first = sorted(unknown)[0]
+        raise ManifestError(f"{path}: {unknown_name('top-level key', first, ['mutant', 'alternative'])}")
+    entries = data.get(kind, [])
     if not isinstance(entries, list):
-        raise ManifestError(f"{path}: write each mutant as a [[mutant]] table")
+        raise ManifestError(f"{path}: write each {kind} as a [[{kind}]] table")
     mutants: list[Mutant] = []
     seen: set[str] = set()
     for i, entry in enumerate(entries):
-        where = f"{path}: mutant[{i}]"
+        where = f"{path}: {kind}[{i}]"
         mutants.append(_mutant(where, entry))
         if mutants[-1].name in seen:
             raise ManifestError(f"{where}: name {mutants[-1].name!r} is used twice")
@@ -139,14 +145,14 @@ def materialize(mutant: Mutant, solution: Path, out_dir: Path) -> Path:
     return path
 
 
-def to_toml(mutants: list[Mutant], solution_name: str) -> str:
+def to_toml(mutants: list[Mutant], solution_name: str, kind: str = "mutant") -> str:
     """Render mutants in the file format above (used when adding mutants by tool)."""
     lines = [f"# Mutants of {solution_name}: each is the solution with its edits applied",
              "# (each `find` must occur exactly once). `labtool mutant <lab> <name>` prints one.", ""]
     for m in mutants:
-        lines += ["[[mutant]]", f"name = {_quote(m.name)}", f"wrong = {_quote(m.wrong)}"]
+        lines += [f"[[{kind}]]", f"name = {_quote(m.name)}", f"wrong = {_quote(m.wrong)}"]
         for e in m.edits:
-            lines += ["[[mutant.edit]]", f"find = {_block(e.find)}", f"replace = {_block(e.replace)}"]
+            lines += [f"[[{kind}.edit]]", f"find = {_block(e.find)}", f"replace = {_block(e.replace)}"]
         lines.append("")
     return "\n".join(lines)
 

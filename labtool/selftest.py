@@ -20,7 +20,8 @@ class MutantResult:
     lab: str
     mutant: str  # "(solution)" for the lab's own program
     description: str
-    outcome: str  # PASS / FAIL for the solution; killed / SURVIVED / ERROR for mutants
+    # PASS / FAIL for the solution and alternatives; killed / SURVIVED / ERROR for mutants
+    outcome: str
     detail: str
     seed: int | None = None
 
@@ -50,12 +51,27 @@ def selftest_lab(lab: Lab, ws: Workspace, progress: Callable[[MutantResult], Non
                         solution.seed))
     try:
         mutants = lab.mutants()
+        alternatives = lab.alternatives()
     except LabtoolError as exc:
         record(MutantResult(lab.name, "(mutants)", str(lab.mutants_file), "ERROR", str(exc)))
         return results
     if not mutants:
         record(MutantResult(lab.name, "(none)", f"no mutants in {lab.mutants_file}", "ERROR",
                             "a lab without killed mutants is not verified"))
+    for alt in alternatives:
+        if names is not None and alt.name not in names:
+            continue
+        try:
+            options = mutant_program(lab, ws, alt)
+            options.seed = seed
+            verdict = run_lab(lab, ws, options)
+        except LabtoolError as exc:
+            record(MutantResult(lab.name, f"(alt) {alt.name}", alt.wrong, "ERROR",
+                                str(exc).splitlines()[0]))
+            continue
+        record(MutantResult(lab.name, f"(alt) {alt.name}", alt.wrong,
+                            "PASS" if verdict.passed else verdict.status, _why(verdict),
+                            verdict.seed))
     for mutant in mutants:
         if names is not None and mutant.name not in names:
             continue
