@@ -91,3 +91,24 @@ def test_doctor_reports_every_check(capsys: pytest.CaptureFixture[str],
         assert name in out
     assert "FAIL  p4c" in out and "fix:" in out
     assert "Thrift server always listens on all addresses" in out
+
+
+def test_mutant_lists_and_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["mutant", "vlan"], capsys)
+    assert code == 0 and "unknown_vid_dropped" in out
+    code, out, _ = run_cli(["mutant", "vlan", "unknown_vid_dropped"], capsys)
+    assert code == 0
+    assert out.startswith("// MUTANT unknown_vid_dropped of vlan.p4: ")
+    code, out, _ = run_cli(["mutant", "vlan", "unknown_vid_dropped", "--path"], capsys)
+    assert code == 0 and Path(out.strip()).read_text().startswith("// MUTANT unknown_vid_dropped")
+
+
+def test_unknown_mutant(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["mutant", "vlan", "unknown_vid_droped"], capsys)
+    assert code == 2
+    assert "no mutant 'unknown_vid_droped'; did you mean 'unknown_vid_dropped'?" in err
+
+
+def test_seed_out_of_range(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["run", "vlan", "--seed", "-1"], capsys)
+    assert code == 2 and "--seed" in err and "Traceback" not in err
