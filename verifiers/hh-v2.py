@@ -1,80 +1,509 @@
-"""Verifier for lab 2.2 (heavy-hitter detector v2), h1 -- s1 -- s2 -- h2.
+"""Verifier for lab 2.2 (heavy-hitter detector v2), h1 -- s1 -- s2 -- h2, routed.
 
-Must prove: exactly 1000 packets of a TCP flow and of a UDP flow are
-delivered (the rest dropped); a new flow between the same hosts (other ports)
-still passes after another got blocked; at h2 the TTL is 2 lower, the IPv4
-checksum is valid and the destination MAC is h2's. Counted at h2 by 5-tuple:
-nothing depends on the program's hashes or registers.
+Every frame sent carries an IPv4 identification of its own; the reference model
+(hh-v2_model.py) says where each one ends up and what it looks like there, and every
+frame that arrives is compared with it WHOLE (destination MAC = the next hop's from
+the table, TTL one lower per switch, recomputed checksum, everything else unchanged;
+only the source MAC, which the spec leaves open, is masked). What is proven:
+1. course routes (the controller's /32s): a TCP flow h1->h2 sending 999 loses
+   nothing; a UDP flow h2->h1 gets exactly its first 1000 through; flows that differ
+   from the blocked one in exactly ONE 5-tuple field (source port, destination port,
+   protocol, source address) and its reverse flow get every frame through (a key
+   missing any of these fields fails); ICMP and another IPv4 protocol are routed both
+   ways (TTL and checksum too), never blocked;
+2. routes reconfigured through P4Runtime with seeded values on both switches: next-hop
+   MACs and ports from the table, the longest prefix winning (/32 over shorter ones,
+   a drop() entry inside a prefix, a /32 inside the drop), a route back out of the
+   ingress port, destinations a switch does not route (dropped); the TCP flow at 999
+   gets exactly one more, and the same flow to another destination (only the
+   destination address differs) passes.
+TTLs run from 3 to 255, TOS/DF/identification vary (a checksum over too few fields
+fails). Only the contract is used: table ipv4_lpm (key hdr.ipv4.dstAddr), actions
+ipv4_forward(dstAddr, port) and drop().
 """
 
-from scapy.layers.inet import IP
-from scapy.layers.l2 import Ether
+from __future__ import annotations
 
-from labtool import frames as f
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from random import Random
+from typing import Any
+
 from labtool.checks import CheckFailed
 from labtool.context import LabContext
+from labtool.controlplane import Entry
+from labtool.loader import load_module
+from labtool.pktdiff import first_difference, summary
+from labtool.routing import next_hops
 
-THRESHOLD = 1000
-SENT = 1100  # per flow: 100 beyond the threshold
-TTL = 64
+_HERE = Path(__file__).resolve().parent
+fr: Any = load_module(_HERE / "hh-v1_frames.py", "hh_frames")
+hm: Any = load_module(_HERE / "hh-v1_model.py", "hh_model")
+m2: Any = load_module(_HERE / "hh-v2_model.py", "hh_v2_model")
+
+TABLE, KEY = "ipv4_lpm", "hdr.ipv4.dstAddr"
+THRESHOLD = m2.THRESHOLD
+OTHER_PROTOCOL = 47  # GRE: IPv4 that is neither TCP nor UDP
+
+
+@dataclass(frozen=True)
+class Flow:
+    host: str        # the sender
+    src: str
+    dst: str
+    proto: int
+    sport: int = 0   # ICMP: the echo identifier
+    dport: int = 0
+
+    def label(self) -> str:
+        name = {fr.TCP: "TCP", fr.UDP: "UDP", fr.ICMP: "ICMP"}.get(self.proto, f"IPv4 proto {self.proto}")
+        if self.proto in (fr.TCP, fr.UDP):
+            return f"{name} {self.src}:{self.sport} -> {self.dst}:{self.dport}"
+        return f"{name} {self.src} -> {self.dst}"
+
+    def but(self, **change: Any) -> Flow:
+        return replace(self, **change)
+
+
+@dataclass
+class Sent:
+    group: str
+    host: str
+    frame: bytes
+    index: int                           # 1-based position in its group
+    outcome: tuple[str, bytes] | None    # the model: receiving host, frame (src MAC zeroed)
+
+
+class Traffic:
+    """Frames of flows, each with its own IPv4 identification, and the model's verdict
+    on each as it is queued (frames of one sender reach the switches in queue order)."""
+
+    def __init__(self, lab: LabContext, rng: Random, network: Any) -> None:
+        self.lab, self.rng, self.network = lab, rng, network
+        self.idents = fr.Idents(rng.randrange(0x10000))
+        # what a host addresses its frames to: the port of the switch it is attached to
+        self.gateway = {h: lab.switch_mac(*lab.lab.host_port[h]) for h in lab.hosts}
+
+    def frames(self, flow: Flow, n: int) -> list[bytes]:
+        rng, host = self.rng, self.lab.host(flow.host)
+        seq = rng.randrange(1 << 32)
+        out = []
+        for i in range(n):
+            ident = self.idents.take()
+            tag = f"hh-v2 {flow.label()} #{i + 1}".encode()
+            size = fr.ETH_MAX if n >= 20 and i == n // 2 else \
+                rng.choice((fr.ETH_MIN, rng.randrange(fr.ETH_MIN, 300)))
+            header = {fr.UDP: 8, fr.TCP: 20, fr.ICMP: 8}.get(flow.proto, 0)
+            payload = tag + bytes(max(0, size - 34 - header - len(tag)))
+            if flow.proto == fr.TCP:
+                l4 = fr.tcp_segment(flow.src, flow.dst, flow.sport, flow.dport, seq,
+                                    rng.choice((fr.TCP_ACK, fr.TCP_PSH | fr.TCP_ACK)), payload,
+                                    ack=rng.randrange(1 << 32))
+                seq += len(payload)
+            elif flow.proto == fr.UDP:
+                l4 = fr.udp_segment(flow.src, flow.dst, flow.sport, flow.dport, payload)
+            elif flow.proto == fr.ICMP:
+                l4 = fr.icmp_echo(flow.sport, i, payload, reply=flow.dport == 0)
+            else:
+                l4 = payload
+            fields = fr.IpFields(ttl=rng.choice((3, 255, rng.randrange(3, 256))),
+                                 tos=rng.randrange(256), ident=ident,
+                                 dont_fragment=rng.random() < 0.5)
+            out.append(bytes(fr.ipv4_frame(self.gateway[flow.host], host.mac, flow.src, flow.dst,
+                                           flow.proto, l4, fields)))
+        return out
+
+
+@dataclass
+class Batch:
+    """The frames of one burst, in the order each host sends them."""
+
+    sends: dict[str, list[bytes]]
+    groups: dict[str, list[tuple[str, bytes]]]   # group -> [(host, frame)] in send order
+
+    @classmethod
+    def of(cls, order: dict[str, list[tuple[str, bytes]]]) -> Batch:
+        """order: host -> [(group, frame)] in send order."""
+        sends = {h: [f for _, f in items] for h, items in order.items()}
+        groups: dict[str, list[tuple[str, bytes]]] = defaultdict(list)
+        for host, items in order.items():
+            for group, frame in items:
+                groups[group].append((host, frame))
+        return cls(sends, dict(groups))
+
+    def judge(self, network: Any) -> list[Sent]:
+        """The model's fate of every frame; each host's frames in its send order (the
+        model's counts only depend on the order within a flow, and a flow has one sender)."""
+        index: dict[str, int] = defaultdict(int)
+        where = {frame: group for group, items in self.groups.items() for _, frame in items}
+        out = []
+        for host, frames in self.sends.items():
+            for frame in frames:
+                group = where[frame]
+                index[group] += 1
+                out.append(Sent(group, host, frame, index[group], network.send(host, frame)))
+        return out
+
+
+def merge(rng: Random, lists: Sequence[list[tuple[str, bytes]]]) -> list[tuple[str, bytes]]:
+    """The lists merged in a random order that keeps each list's own order."""
+    picks = [i for i, items in enumerate(lists) for _ in items]
+    rng.shuffle(picks)
+    cursors = [0] * len(lists)
+    out = []
+    for i in picks:
+        out.append(lists[i][cursors[i]])
+        cursors[i] += 1
+    return out
+
+
+def ranges(numbers: Sequence[int]) -> str:
+    """1, 2, 3, 7 -> '1-3, 7' (at most 6 pieces)."""
+    pieces: list[str] = []
+    start = prev = None
+    for n in sorted(numbers):
+        if start is None or prev is None or n != prev + 1:
+            if start is not None:
+                pieces.append(f"{start}-{prev}" if start != prev else f"{start}")
+            start = n
+        prev = n
+    if start is not None:
+        pieces.append(f"{start}-{prev}" if start != prev else f"{start}")
+    return ", ".join(pieces[:6]) + (" ..." if len(pieces) > 6 else "")
+
+
+class Outcome:
+    """What one burst delivered, each frame traced back by its IPv4 identification."""
+
+    def __init__(self, sent: list[Sent], got: dict[str, list[bytes]]) -> None:
+        self.sent = sent
+        self.by_ident = {fr.ident_of(s.frame): s for s in sent}
+        self.arrived: dict[int, list[tuple[str, bytes]]] = defaultdict(list)
+        self.strangers: list[tuple[str, bytes]] = []
+        for host, frames in got.items():
+            for frame in frames:
+                ident = fr.ident_of(frame) if fr.is_ipv4(frame) else None
+                if ident is not None and ident in self.by_ident:
+                    self.arrived[ident].append((host, frame))
+                else:
+                    self.strangers.append((host, frame))
+
+    def expected(self, groups: Iterable[str]) -> int:
+        wanted = set(groups)
+        return sum(1 for s in self.sent if s.group in wanted and s.outcome is not None)
+
+    def group_problems(self, group: str) -> list[str]:
+        """Exactly the frames the model delivers arrived (each once), no other."""
+        members = [s for s in self.sent if s.group == group]
+        if not members:
+            raise ValueError(f"no frames in group {group!r}")
+        delivered = [s for s in members if self.arrived.get(fr.ident_of(s.frame))]
+        arrived = {s.index for s in delivered}
+        missing = [s.index for s in members if s.outcome is not None and s.index not in arrived]
+        extra = [s.index for s in delivered if s.outcome is None]
+        twice = [s.index for s in delivered if len(self.arrived[fr.ident_of(s.frame)]) > 1]
+        want = sum(1 for s in members if s.outcome is not None)
+        if not (missing or extra or twice):
+            return []
+        text = f"{group}: expected {want} of its {len(members)} frames delivered, got {len(delivered)}"
+        if missing:
+            text += f"; missing: frame(s) {ranges(missing)}"
+        if extra:
+            text += f"; should have been dropped: frame(s) {ranges(extra)}"
+        if twice:
+            text += f"; delivered more than once: frame(s) {ranges(twice)}"
+        return [text]
+
+    def integrity(self) -> list[str]:
+        """Every delivered frame at the right host and equal to the model's, whole."""
+        wrong_host: list[str] = []
+        differs: list[str] = []
+        for ident, arrivals in self.arrived.items():
+            s = self.by_ident[ident]
+            if s.outcome is None:
+                continue  # reported by its group
+            host, want = s.outcome
+            for at, frame in arrivals:
+                if at != host:
+                    wrong_host.append(f"{s.group} frame {s.index} reached {at} instead of {host}")
+                elif m2.masked(frame) != want:
+                    differs.append(f"{s.group} frame {s.index} at {at}: "
+                                   f"{first_difference(want, m2.masked(frame))}")
+        problems = []
+        if differs:
+            problems.append(f"{len(differs)} delivered frame(s) differ from the model (source "
+                            f"MAC not compared); first: {differs[0]}")
+        if wrong_host:
+            problems.append(f"{len(wrong_host)} frame(s) at the wrong host; first: {wrong_host[0]}")
+        if self.strangers:
+            host, frame = self.strangers[0]
+            problems.append(f"{len(self.strangers)} frame(s) that were never sent; first at "
+                            f"{host}: {summary(frame)}")
+        return problems
+
+
+def burst(lab: LabContext, network: Any, batch: Batch) -> Outcome:
+    sent = batch.judge(network)
+    want: dict[str, int] = defaultdict(int)
+    for s in sent:
+        if s.outcome is not None:
+            want[s.outcome[0]] += 1
+    got = lab.burst(batch.sends, expect=dict(want))
+    return Outcome(sent, got)
+
+
+def expect_groups(outcome: Outcome, groups: Iterable[str]) -> None:
+    problems = [p for g in groups for p in outcome.group_problems(g)]
+    if problems:
+        raise CheckFailed("\n".join(problems))
+
+
+def expect_integrity(outcome: Outcome) -> None:
+    problems = outcome.integrity()
+    if problems:
+        raise CheckFailed("\n".join(problems))
+
+
+def course_network(lab: LabContext) -> Any:
+    """The model with the lab's links and the routes the controller installs (LABS.md:
+    /32 routes to both hosts on both switches, next hop's MAC)."""
+    ports: dict[tuple[str, int], tuple[str, ...]] = {}
+    for link in lab.lab.links:
+        for a, b in ((link.a, link.b), (link.b, link.a)):
+            if a.node in lab.lab.switches and a.port is not None:
+                ports[(a.node, a.port)] = ("host", b.node) if b.node in lab.lab.hosts else \
+                    ("switch", b.node, b.port)
+    network = m2.Network(ports, dict(lab.lab.host_port))
+    for switch in lab.lab.switches:
+        for host, (mac, port) in next_hops(lab.lab, switch).items():
+            network.tables[switch].add(m2.Route(hm.Prefix(fr.ip_int(lab.host(host).ip), 32), mac, port))
+    return network
+
+
+def random_port(rng: Random, avoid: Iterable[int] = ()) -> int:
+    taken = set(avoid)
+    while True:
+        port = rng.randrange(1, 65536)
+        if port not in taken:
+            return port
+
+
+def random_mac(rng: Random) -> str:
+    """A unicast MAC with high bytes set (a program keeping fewer than 48 bits loses them)."""
+    raw = bytes([rng.randrange(0x10, 0x100) & 0xFE]) + bytes(rng.randrange(1, 256) for _ in range(5))
+    return fr.mac_text(raw)
+
+
+# -- 1. the course's routes --------------------------------------------------------------
+
+@dataclass
+class Heavy:
+    tcp: Flow     # sends THRESHOLD - 1 in phase 1
+    udp: Flow     # sends THRESHOLD + extra in phase 1: blocked
+
+
+def course_phase(lab: LabContext, rng: Random, traffic: Traffic, network: Any) -> Heavy:
+    h1, h2 = lab.host("h1"), lab.host("h2")
+    sport, dport = random_port(rng), random_port(rng)
+    tcp = Flow("h1", h1.ip, h2.ip, fr.TCP, sport, dport)
+    udp = Flow("h2", h2.ip, h1.ip, fr.UDP, random_port(rng), random_port(rng))
+    spoofed = fr.ip_text(hm.Prefix.of(fr.ip_int(h2.ip), 24).network | rng.randrange(3, 255))
+    variants = {
+        "source port": udp.but(sport=random_port(rng, (udp.sport,))),
+        "destination port": udp.but(dport=random_port(rng, (udp.dport,))),
+        "protocol (TCP, same ports)": udp.but(proto=fr.TCP),
+        f"source address ({spoofed})": udp.but(src=spoofed),
+    }
+    reverse = Flow("h1", udp.dst, udp.src, fr.UDP, udp.dport, udp.sport)
+    extra = rng.randrange(5, 21)
+
+    def frames(group: str, flow: Flow, n: int) -> list[tuple[str, bytes]]:
+        return [(group, f) for f in traffic.frames(flow, n)]
+
+    groups = {"tcp": f"{tcp.label()} (999 sent)", "udp": f"{udp.label()} ({THRESHOLD + extra} sent)"}
+    variant_frames = [frames(f"{udp.label()} but {what}: {flow.label()}", flow, rng.randrange(15, 31))
+                      for what, flow in variants.items()]
+    reverse_frames = frames(f"reverse of {udp.label()}: {reverse.label()}", reverse,
+                            rng.randrange(15, 31))
+    others = {
+        "h1": [frames(f"{Flow('h1', h1.ip, h2.ip, fr.ICMP).label()} (echo request)",
+                      Flow("h1", h1.ip, h2.ip, fr.ICMP, rng.randrange(1 << 16), 8), 6),
+               frames(Flow("h1", h1.ip, h2.ip, OTHER_PROTOCOL).label(),
+                      Flow("h1", h1.ip, h2.ip, OTHER_PROTOCOL), 4)],
+        "h2": [frames(f"{Flow('h2', h2.ip, h1.ip, fr.ICMP).label()} (echo reply)",
+                      Flow("h2", h2.ip, h1.ip, fr.ICMP, rng.randrange(1 << 16), 0), 6),
+               frames(Flow("h2", h2.ip, h1.ip, OTHER_PROTOCOL).label(),
+                      Flow("h2", h2.ip, h1.ip, OTHER_PROTOCOL), 4)],
+    }
+    udp_frames = frames(groups["udp"], udp, THRESHOLD + extra)
+    # a third of each variant's frames while the UDP flow still passes, the rest after
+    # it was blocked (the spec's "a new flow ... still passes after another got blocked")
+    early = [v[:len(v) // 3] for v in variant_frames]
+    late = [v[len(v) // 3:] for v in variant_frames]
+    cut = THRESHOLD - 200
+    h2_order = (udp_frames[:cut] + merge(rng, [udp_frames[cut:], *early]) + merge(rng, late))
+    h2_order = merge(rng, [h2_order, *others["h2"]])
+    h1_order = merge(rng, [frames(groups["tcp"], tcp, THRESHOLD - 1), reverse_frames,
+                           *others["h1"]])
+    outcome = burst(lab, network, Batch.of({"h1": h1_order, "h2": h2_order}))
+
+    with lab.check(f"{tcp.label()}: 999 packets, one below the threshold of {THRESHOLD}, "
+                   "all delivered"):
+        expect_groups(outcome, [groups["tcp"]])
+    with lab.check(f"{udp.label()}: exactly its first {THRESHOLD} of {THRESHOLD + extra} "
+                   "delivered, the rest dropped"):
+        expect_groups(outcome, [groups["udp"]])
+    with lab.check("flows differing from the blocked UDP flow in exactly one field (source "
+                   "port, destination port, protocol, source address), and its reverse "
+                   "flow, each get every frame through"):
+        expect_groups(outcome, [items[0][0] for items in [*variant_frames, reverse_frames]])
+    with lab.check("ICMP (echo request and reply) and IPv4 protocol 47 are routed both ways"):
+        expect_groups(outcome, [items[0][0] for items in others["h1"] + others["h2"]])
+    with lab.check("course routes: every delivered frame equals the model's whole: destination "
+                   "MAC of the next hop, TTL 2 lower, valid recomputed IPv4 checksum, the rest "
+                   "unchanged (TTL 3-255, varied TOS/DF/identification; source MAC not "
+                   "specified)"):
+        expect_integrity(outcome)
+    return Heavy(tcp, udp)
+
+
+# -- 2. seeded routes --------------------------------------------------------------------
+
+@dataclass
+class Destinations:
+    """Addresses whose fate the seeded routes decide."""
+
+    via_prefix: str        # s1: the short prefix; s2: the middle one
+    hole: str              # s1: /32 inside the drop() prefix
+    dropped: str           # s1: the drop() prefix
+    s2_miss: str           # s1 routes it (short prefix), s2 has no route
+    s1_miss: str           # no route on s1
+    s2_miss_from_h2: str   # no route on s2
+    hairpin1: str          # s1 sends it back out of port 1 (to h1)
+    hairpin2: str          # s2 sends it back out of port 1 (to h2)
+
+
+def seeded_routes(lab: LabContext, rng: Random) -> tuple[dict[str, list[Any]], Destinations, str]:
+    h1, h2 = fr.ip_int(lab.host("h1").ip), fr.ip_int(lab.host("h2").ip)
+    host1, host2 = hm.Prefix(h1, 32), hm.Prefix(h2, 32)
+    short_len = rng.randrange(8, 21)
+    middle_len = rng.randrange(short_len + 1, 27)
+    short, middle = hm.Prefix.of(h2, short_len), hm.Prefix.of(h2, middle_len)
+    dropped = hm.sub_prefix(rng, middle, rng.randrange(middle_len + 1, 31), (host2,))
+    loop1 = hm.random_prefix(rng, rng.randrange(24, 31), (short, host1))
+    loop2 = hm.random_prefix(rng, rng.randrange(24, 31), (short, host1, loop1))
+
+    def inside(prefix: Any, avoid: tuple[Any, ...] = ()) -> int:
+        for _ in range(1000):
+            addr = prefix.network | rng.randrange(prefix.size)
+            if addr not in (h1, h2) and not any(p.contains(addr) for p in avoid):
+                return int(addr)
+        raise ValueError(f"no address in {prefix.text()}")
+
+    hole = inside(dropped)
+    hole32 = hm.Prefix(hole, 32)
+    outside_all = hm.random_prefix(rng, 24, (short, host1, loop1, loop2))
+    dest = Destinations(
+        via_prefix=fr.ip_text(inside(middle, (dropped, host2))),
+        hole=fr.ip_text(hole), dropped=fr.ip_text(inside(dropped, (hole32,))),
+        s2_miss=fr.ip_text(inside(short, (middle, host1))),
+        s1_miss=fr.ip_text(inside(outside_all)),
+        s2_miss_from_h2=fr.ip_text(inside(outside_all)),
+        hairpin1=fr.ip_text(inside(loop1)), hairpin2=fr.ip_text(inside(loop2)))
+    macs = [random_mac(rng) for _ in range(10)]
+    routes = {
+        "s1": [m2.Route(host2, macs[0], 2), m2.Route(short, macs[1], 2), m2.Route(dropped, None),
+               m2.Route(hole32, macs[2], 2), m2.Route(host1, macs[3], 1),
+               m2.Route(loop1, macs[4], 1)],
+        "s2": [m2.Route(host2, macs[5], 1), m2.Route(middle, macs[6], 1),
+               m2.Route(host1, macs[7], 2), m2.Route(loop2, macs[8], 1)],
+    }
+    for entries in routes.values():
+        rng.shuffle(entries)
+    text = "; ".join(f"{sw}: " + ", ".join(
+        f"{r.prefix.text()}->{'drop' if r.next_mac is None else f'{r.next_mac}@{r.port}'}"
+        for r in entries) for sw, entries in routes.items())
+    return routes, dest, text
+
+
+def install(lab: LabContext, network: Any, routes: dict[str, list[Any]]) -> None:
+    network.clear_routes()
+    for switch, entries in routes.items():
+        control = lab.switch(switch)
+        control.table_clear(TABLE)
+        control.table_add_many(TABLE, [
+            Entry({KEY: r.prefix.text()}, "drop") if r.next_mac is None else
+            Entry({KEY: r.prefix.text()}, "ipv4_forward", {"dstAddr": r.next_mac, "port": r.port})
+            for r in entries])
+        for r in entries:
+            network.tables[switch].add(r)
+
+
+def seeded_phase(lab: LabContext, rng: Random, traffic: Traffic, network: Any,
+                 heavy: Heavy) -> None:
+    h1, h2 = lab.host("h1"), lab.host("h2")
+    routes, dest, text = seeded_routes(lab, rng)
+    install(lab, network, routes)
+    lab.note(f"seeded ipv4_lpm entries: {text}")
+
+    def frames(group: str, flow: Flow, n: int) -> list[tuple[str, bytes]]:
+        return [(group, f) for f in traffic.frames(flow, n)]
+
+    queued: dict[str, list[list[tuple[str, bytes]]]] = {"h1": [], "h2": []}
+
+    def light(host: str, src: str, dst: str, what: str) -> list[str]:
+        """A few UDP, ICMP and TCP frames from `host` to `dst`; their group names."""
+        flows = (Flow(host, src, dst, fr.UDP, random_port(rng), random_port(rng)),
+                 Flow(host, src, dst, fr.ICMP, rng.randrange(1 << 16), 8),
+                 Flow(host, src, dst, fr.TCP, random_port(rng), random_port(rng)))
+        lists = [frames(f"{f.label()} ({what})", f, rng.randrange(3, 7)) for f in flows]
+        queued[host] += lists
+        return [items[0][0] for items in lists]
+
+    tcp = heavy.tcp
+    cont = frames(f"{tcp.label()} (at 999: one more passes)", tcp, 2 + rng.randrange(1, 4))
+    other_dst = tcp.but(dst=dest.via_prefix)
+    moved = frames(f"{tcp.label()} but destination address: {other_dst.label()} (after the "
+                   "first one is blocked)", other_dst, rng.randrange(5, 11))
+    udp_again = frames(f"{heavy.udp.label()} (blocked)", heavy.udp, 3)
+    routed = (light("h1", h1.ip, h2.ip, "/32 on s1 and s2")
+              + light("h1", h1.ip, dest.via_prefix, "short prefix on s1, middle one on s2")
+              + light("h1", h1.ip, dest.hole, "/32 inside a drop() prefix on s1")
+              + light("h2", h2.ip, h1.ip, "/32 on s2 and s1"))
+    hairpins = (light("h1", h1.ip, dest.hairpin1, "s1 routes it back out of port 1")
+                + light("h2", h2.ip, dest.hairpin2, "s2 routes it back out of port 1"))
+    dropped = (light("h1", h1.ip, dest.dropped, "drop() entry on s1")
+               + light("h1", h1.ip, dest.s1_miss, "no route on s1")
+               + light("h1", h1.ip, dest.s2_miss, "routed by s1, no route on s2")
+               + light("h2", h2.ip, dest.s2_miss_from_h2, "no route on s2"))
+    # the blocked flow's last packets before the same flow to another destination
+    h1_order = cont + moved + merge(rng, queued["h1"])
+    h2_order = merge(rng, [udp_again, *queued["h2"]])
+    outcome = burst(lab, network, Batch.of({"h1": h1_order, "h2": h2_order}))
+
+    with lab.check("seeded routes on both switches (other next-hop MACs, prefixes of seeded "
+                   "lengths): the longest prefix wins on each switch, MAC and port from the "
+                   "table, both directions"):
+        expect_groups(outcome, routed)
+    with lab.check("seeded routes out of the ingress port (s1 back to h1, s2 back to h2)"):
+        expect_groups(outcome, hairpins)
+    with lab.check("a drop() entry, destinations without a route on s1 or on s2: nothing "
+                   "delivered anywhere"):
+        expect_groups(outcome, dropped)
+    with lab.check(f"{tcp.label()} at 999 gets exactly one more (1000 in all); the same flow "
+                   "to another destination (only the destination address differs) then "
+                   f"passes; {heavy.udp.label()} stays blocked"):
+        expect_groups(outcome, [cont[0][0], moved[0][0], udp_again[0][0]])
+    with lab.check("seeded routes: every delivered frame equals the model's whole (MACs from "
+                   "the table, TTL, checksum, the rest unchanged)"):
+        expect_integrity(outcome)
 
 
 def verify(lab: LabContext) -> None:
-    h1, h2 = lab.host("h1"), lab.host("h2")
-    gateway = lab.switch_mac("s1", 1)  # h1 addresses its first hop
-
-    def flow(proto: str, sport: int, dport: int, n: int, tag: str) -> list[bytes]:
-        """n packets of one flow (one frame built once and repeated: the count is per
-        flow, and building thousands of frames with Scapy would take seconds)."""
-        make = f.tcp if proto == "tcp" else f.udp
-        return [bytes(make(h1, h2, tag.encode(), sport=sport, dport=dport, ttl=TTL,
-                           dst_mac=gateway))] * n
-
-    tcp_a, udp_b = flow("tcp", 1111, 2222, SENT, "A"), flow("udp", 3333, 4444, SENT, "B")
-    key_a, key_b = f.flow_key(tcp_a[0]), f.flow_key(udp_b[0])
-    # one burst, the two flows interleaved; two checks read its result
-    interleaved = [x for pair in zip(tcp_a, udp_b) for x in pair]
-    got = lab.burst({"h1": interleaved}, expect={"h2": 2 * THRESHOLD})["h2"]
-    counts = lab.count(got, f.flow_key)
-    for name, key in (("TCP", key_a), ("UDP", key_b)):
-        with lab.check(f"{name} flow: exactly {THRESHOLD} of {SENT} packets reach h2"):
-            if counts.get(key, 0) != THRESHOLD:
-                raise CheckFailed(f"h2: {name} flow {key}: expected exactly {THRESHOLD}, "
-                                  f"got {counts.get(key, 0)}")
-
-    # one more burst: a new flow and the blocked one from h1, and traffic back from h2
-    new_c = flow("tcp", 5555, 6666, 50, "C")
-    again_a = flow("tcp", 1111, 2222, 20, "A2")
-    back = [bytes(f.udp(h2, h1, b"back", sport=7000, dport=7001,
-                        dst_mac=lab.switch_mac("s2", 1)))] * 20
-    got2 = lab.burst({"h1": new_c + again_a, "h2": back}, expect={"h2": 50, "h1": 20})
-    got_c, got_back = got2["h2"], got2["h1"]
-
-    with lab.check("a new flow between the same hosts (other ports) passes in full after "
-                   "the first ones were blocked; the blocked flow stays blocked"):
-        counts = lab.count(got_c, f.flow_key)
-        if counts.get(f.flow_key(new_c[0]), 0) != 50 or counts.get(key_a, 0) != 0:
-            raise CheckFailed(f"h2: new flow expected 50, got {counts.get(f.flow_key(new_c[0]), 0)}"
-                              f"; blocked flow expected 0, got {counts.get(key_a, 0)}")
-
-    sample = Ether(got_c[0]) if got_c else None
-    with lab.check(f"at h2 the TTL is {TTL - 2} (decremented by both switches)"):
-        if sample is None:
-            raise CheckFailed("h2 received nothing to inspect")
-        if sample[IP].ttl != TTL - 2:
-            raise CheckFailed(f"h2: IP.ttl expected {TTL - 2}, got {sample[IP].ttl}")
-    with lab.check("at h2 the IPv4 header checksum is valid"):
-        if sample is None or not f.ipv4_checksum_ok(got_c[0]):
-            raise CheckFailed(f"h2: IPv4 checksum invalid: 0x{sample[IP].chksum:04x}"
-                              if sample is not None else "h2 received nothing to inspect")
-    with lab.check("at h2 the destination MAC is h2's (rewritten to the next hop)"):
-        if sample is None or sample[Ether].dst != h2.mac:
-            raise CheckFailed(f"h2: Ether.dst expected {h2.mac}, got "
-                              f"{sample[Ether].dst if sample is not None else None}")
-
-    with lab.check("routing back h2 -> h1 works (both directions routed on both switches)"):
-        if len(got_back) != 20:
-            raise CheckFailed(f"h1: expected 20 frames from h2, got {len(got_back)}")
-        if Ether(got_back[0])[IP].ttl != TTL - 2 or Ether(got_back[0])[Ether].dst != h1.mac:
-            raise CheckFailed(f"h1: frame arrived with TTL {Ether(got_back[0])[IP].ttl} and "
-                              f"dst {Ether(got_back[0])[Ether].dst}")
+    rng = lab.rng
+    network = course_network(lab)
+    traffic = Traffic(lab, rng, network)
+    heavy = course_phase(lab, rng, traffic, network)
+    seeded_phase(lab, rng, traffic, network, heavy)
