@@ -85,12 +85,25 @@ def decode(frame: bytes) -> PathRecord:
     words = list(struct.unpack_from(f"!{stack_words}I", frame, stack))
     record = PathRecord(socket.inet_ntoa(frame[26:30]), socket.inet_ntoa(frame[30:34]),
                         sport, dport, frame[end:], instructions, hop_ml, remaining, exceeded)
-    if stack_words and (not hop_ml or stack_words % hop_ml):
-        raise ReportError(f"{stack_words} stack words are not whole hops of {hop_ml}")
-    for h in range(stack_words // hop_ml if hop_ml else 0):
-        record.hops.append(_hop(words[h * hop_ml:(h + 1) * hop_ml], instructions))
+    # the bitmap says how long a hop's record is; hop_ml must agree wherever a hop
+    # recorded anything
+    per_hop = words_per_hop(instructions)
+    if stack_words and (not per_hop or stack_words % per_hop):
+        raise ReportError(f"{stack_words} stack words are not whole hops of {per_hop} words "
+                          f"(instructions {instructions:#06x})")
+    if stack_words and hop_ml != per_hop:
+        raise ReportError(f"hop_ml {hop_ml}, but instructions {instructions:#06x} ask for "
+                          f"{per_hop} words per hop")
+    for h in range(stack_words // per_hop if per_hop else 0):
+        record.hops.append(_hop(words[h * per_hop:(h + 1) * per_hop], instructions))
     record.hops.reverse()  # the stack is newest first
     return record
+
+
+def words_per_hop(instructions: int) -> int:
+    """Words one hop's record takes for an instruction bitmap (bits 0-5)."""
+    return sum(size for bit, (_, size) in enumerate(INSTRUCTIONS)
+               if instructions & (0x8000 >> bit))
 
 
 def _hop(words: list[int], instructions: int) -> Hop:
