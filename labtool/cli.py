@@ -5,6 +5,7 @@ Exit codes: 0 = PASS, 1 = FAIL, 2 = usage or environment error, 130 = interrupte
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -181,12 +182,22 @@ def up(lab_name: str, p4: str | None, pcap: bool, log_level: str | None,
     """Start a lab's network and control plane, then the Mininet CLI (commands may be
     piped on stdin). Everything is torn down when the CLI exits."""
     from .cli_shell import mininet_cli
+    from .forward import UnixForwarder
     from .runner import LabRun, RunOptions
 
     ws = _ws()
     lab = find_lab(ws.root, lab_name)
-    options = RunOptions(program=_program(p4), pcap=pcap, log_level=log_level, host_stacks=True)
-    with LabRun(lab, ws, options) as lab_run:
+    options = RunOptions(program=_program(p4), pcap=pcap, log_level=log_level, host_stacks=True,
+                         kind="up")
+    with LabRun(lab, ws, options) as lab_run, contextlib.ExitStack() as forwards:
+        assert lab_run.network is not None
+        for name, proc in lab_run.network.switches.items():
+            # P4Runtime on a loopback port for by-hand controllers and course tools
+            fwd = forwards.enter_context(contextlib.closing(UnixForwarder(proc.grpc_socket)))
+            lab_run.network.grpc_ports[name] = fwd.port
+            click.echo(f"  {name}: P4Runtime at {fwd.address} (device id {proc.device_id})",
+                       err=True)
+        lab_run.network.write_topology()
         ctx = lab_run.context(packet_ports=False)
         if not no_controller:
             lab_run.run_controller(ctx)
