@@ -117,19 +117,20 @@ class BMv2Node(Switch):  # type: ignore[misc]
 
     def __init__(self, name: str, process: SwitchProcess, **params: Any) -> None:
         self.process = process
+        self.netns: SwitchNamespace = params.pop("netns")
         self.ioctl_socket: socket.socket = params.pop("ioctl_socket")
         super().__init__(name, dpid=f"{process.device_id:016x}", **params)
 
     def startShell(self, mnopts: Any = None) -> None:  # noqa: N802 - Mininet's name
         # `ip link add ... netns <pid>` puts switch ends in the switch namespace
-        self.pid = self.process.netns.pid
+        self.pid = self.netns.pid
 
     def cmd(self, *args: Any, **kwargs: Any) -> str:
         # Mininet's own command strings (ip link add ... with interface names the
         # manifest validated as [a-z][a-z0-9]*-ethN and MACs labtool derived)
         command = " ".join(str(a) for a in args)
         try:
-            return self.process.netns.run(["sh", "-c", command])
+            return self.netns.run(["sh", "-c", command])
         except NetworkError as exc:
             return str(exc)
 
@@ -202,7 +203,8 @@ class LabNetwork:
                                  self.socket_dir, THRIFT_BASE_PORT + index, self.log_level,
                                  self.pcap, sw.cpu_port)
             self.switches[sw.name] = proc
-            net.addSwitch(sw.name, cls=BMv2Node, process=proc, ioctl_socket=self._ioctl)
+            net.addSwitch(sw.name, cls=BMv2Node, process=proc, netns=self.netns,
+                          ioctl_socket=self._ioctl)
         for link in lab.links:
             kwargs: dict[str, Any] = {}
             for i, end in ((1, link.a), (2, link.b)):
