@@ -114,11 +114,12 @@ def _keep_open(run: Any) -> None:
     inspect_network(run)
 
 
-def _write_reports(verdicts: list[Verdict], json_path: str | None, junit: str | None) -> None:
+def _write_reports(verdicts: list[Verdict], json_path: str | None, junit: str | None,
+                   single: bool = False) -> None:
     from .report import write_json, write_junit
 
     if json_path:
-        write_json(verdicts, Path(json_path))
+        write_json(verdicts, Path(json_path), single)
     if junit:
         write_junit(verdicts, Path(junit))
 
@@ -168,7 +169,7 @@ def run(lab_name: str, p4: str | None, pcap: bool, log_level: str | None, keep: 
         if options.program is not None:
             again += ["--p4", str(p4)]
         click.echo(f"  reproduce:     {' '.join(again)}")
-    _write_reports([verdict], json_path, junit)
+    _write_reports([verdict], json_path, junit, single=True)
     sys.exit(EXIT_PASS if verdict.passed else EXIT_ERROR if verdict.error else EXIT_FAIL)
 
 

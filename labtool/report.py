@@ -60,8 +60,10 @@ def to_dict(verdict: Verdict) -> dict[str, Any]:
     }
 
 
-def write_json(verdicts: Sequence[Verdict], path: Path) -> None:
-    data: Any = to_dict(verdicts[0]) if len(verdicts) == 1 else [to_dict(v) for v in verdicts]
+def write_json(verdicts: Sequence[Verdict], path: Path, single: bool = False) -> None:
+    """One verdict as an object (`labtool run`), or a list (`labtool test`: lists of
+    several shards concatenate)."""
+    data: Any = to_dict(verdicts[0]) if single else [to_dict(v) for v in verdicts]
     path.write_text(json.dumps(data, indent=2) + "\n")
 
 
