@@ -239,9 +239,9 @@ def test(labs: tuple[str, ...], json_path: str | None, junit: str | None,
                                                       "teardown"))
         checks = f"{sum(c.passed for c in v.checks)}/{len(v.checks)}"
         click.echo(f"{v.lab:<{width}} {v.status:<7} {checks:>7} {total:>8.2f} {v.seed!s:>11}")
-    retried = sum(any(n.startswith("attempt ") for n in v.notes) for v in verdicts)
     click.echo(f"\ntest: {sum(v.passed for v in verdicts)}/{len(verdicts)} labs PASS; "
-               f"{retried} run(s) redone after frames were lost outside the program")
+               f"{sum(v.reruns for v in verdicts)} rerun(s) after frames were lost outside "
+               "the program")
     _write_reports(verdicts, json_path, junit)
     if any(v.error for v in verdicts):
         sys.exit(EXIT_ERROR)
@@ -289,7 +289,9 @@ def selftest(labs: tuple[str, ...], seed: int | None, mutant_names: tuple[str, .
     correct = [r for r in results if r.correct_program]
     killed = sum(r.outcome == "killed" for r in mutants)
     click.echo(f"\nselftest: {killed}/{len(mutants)} mutants killed; "
-               f"{sum(r.ok for r in correct)}/{len(correct)} solutions and alternatives pass")
+               f"{sum(r.ok for r in correct)}/{len(correct)} solutions and alternatives pass; "
+               f"{sum(r.reruns for r in results)} rerun(s) after frames were lost outside the "
+               "program")
     if json_path:
         Path(json_path).write_text(json.dumps([dataclasses.asdict(r) for r in results],
                                               indent=1) + "\n")

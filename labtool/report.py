@@ -54,6 +54,7 @@ def to_dict(verdict: Verdict) -> dict[str, Any]:
         "error": verdict.error,
         "run_dir": verdict.run_dir,
         "notes": verdict.notes,
+        "reruns": verdict.reruns,
         "timings_s": {k: round(v, 4) for k, v in verdict.timings.items()},
         "checks": [{"name": c.name, "passed": c.passed, "detail": c.detail,
                     "seconds": round(c.seconds, 4)} for c in verdict.checks],

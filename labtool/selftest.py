@@ -28,6 +28,7 @@ class MutantResult:
     outcome: str
     detail: str
     seed: int | None = None
+    reruns: int = 0  # runs redone after frames were lost outside the program
 
     @property
     def ok(self) -> bool:
@@ -72,7 +73,7 @@ def run_selftest_job(ws: Workspace, job: Job) -> MutantResult:
     if job.kind == "solution":
         verdict = run_lab(lab, ws, RunOptions(seed=job.seed))
         return MutantResult(lab.name, SOLUTION, lab.program.name, _correct(verdict),
-                            _why(verdict), verdict.seed)
+                            _why(verdict), verdict.seed, verdict.reruns)
     entries = lab.alternatives() if job.kind == "alternative" else lab.mutants()
     entry = next(m for m in entries if m.name == job.name)
     label = ALT_PREFIX + entry.name if job.kind == "alternative" else entry.name
@@ -85,7 +86,7 @@ def run_selftest_job(ws: Workspace, job: Job) -> MutantResult:
                             job.seed)
     if job.kind == "alternative":
         return MutantResult(lab.name, label, entry.wrong, _correct(verdict), _why(verdict),
-                            verdict.seed)
+                            verdict.seed, verdict.reruns)
     first = verdict.first_failure()
     if first is not None and first.name == "compile":
         outcome, why = "ERROR", "the mutant does not compile: " + first.detail.splitlines()[0]
@@ -93,7 +94,7 @@ def run_selftest_job(ws: Workspace, job: Job) -> MutantResult:
         outcome = "killed" if verdict.status == "FAIL" else \
             "SURVIVED" if verdict.passed else "ERROR"
         why = _why(verdict)
-    return MutantResult(lab.name, label, entry.wrong, outcome, why, verdict.seed)
+    return MutantResult(lab.name, label, entry.wrong, outcome, why, verdict.seed, verdict.reruns)
 
 
 def _correct(verdict: Verdict) -> str:
