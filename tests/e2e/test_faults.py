@@ -91,11 +91,13 @@ def test_unknown_action_and_param(tmp_path: Path) -> None:
 
 
 def test_switch_death_is_reported(tmp_path: Path) -> None:
+    # the run's own switch: its gRPC socket is in this labtool process's private directory
     repo = lab_copy(tmp_path, "repeater", verifier=(
         "import os, signal, subprocess\n"
         "from labtool import frames as f\n"
         "def verify(lab):\n"
-        "    pid = int(subprocess.run(['pgrep', '-f', 'simple_switch_grpc'],"
+        "    mine = f'/run/labtool/{os.getpid()}/s1.grpc'\n"
+        "    pid = int(subprocess.run(['pgrep', '-f', mine],"
         " capture_output=True, text=True).stdout.split()[0])\n"
         "    os.kill(pid, signal.SIGKILL)\n"
         "    with lab.check('after the crash'):\n"
