@@ -110,10 +110,11 @@ class Floor:
                 n1, n2 = self.swif(a.node, a.port), self.swif(b.node, b.port)
                 sh("ip", "link", "add", n1, "type", "veth", "peer", "name", n2)
                 self.root_ifs += [n1, n2]
-        for name in self.root_ifs:
-            Path(f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6").write_text("1")
-            disable_segmentation_offloads(name)  # BMv2's input ring size (labtool/netdev.py)
-            sh("ip", "link", "set", name, "up")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as ioctl:
+            for name in self.root_ifs:
+                Path(f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6").write_text("1")
+                disable_segmentation_offloads(name, ioctl)  # BMv2's input ring (netdev.py)
+                sh("ip", "link", "set", name, "up")
         self.times["network"] = time.perf_counter() - t0
 
     def switches(self) -> dict[str, tuple[str, int]]:

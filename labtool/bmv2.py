@@ -1,10 +1,11 @@
 """One BMv2 `simple_switch_grpc` process: start, wait until it accepts, stop.
 
 The switch starts with `--no-p4`; the pipeline is pushed later over P4Runtime.
-gRPC listens on 127.0.0.1 only. BMv2's Thrift server (needed for registers)
-always listens on all addresses; BMv2 has no option to change that.
-Readiness is detected by connecting to both ports, never by sleeping; a switch
-that exits early is reported with the tail of its output.
+It runs inside the run's switch namespace (netns.py): its Thrift server (needed
+for registers), which BMv2 binds to all addresses, is reachable only from inside
+that namespace, and its gRPC server listens on a Unix socket in the run's private
+directory (root only). Readiness is detected by connecting to both, never by
+sleeping; a switch that exits early is reported with the tail of its output.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import random
 import socket
 import subprocess
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import toolchain
 from .errors import NetworkError
+from .netns import SwitchNamespace
 
 READY_TIMEOUT_S = 15.0
 STOP_GRACE_S = 2.0
@@ -66,6 +69,28 @@ def port_accepts(port: int) -> bool:
         return False
 
 
+def unix_accepts(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        try:
+            sock.connect(str(path))
+            return True
+        except OSError:
+            return False
+
+
+def accepts_in(netns: SwitchNamespace | None, port: int) -> bool:
+    """A TCP connection to 127.0.0.1:port inside the namespace succeeds."""
+    if netns is None:
+        return port_accepts(port)
+    with netns.socket() as sock:
+        sock.settimeout(0.2)
+        try:
+            sock.connect(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
 def tail(path: Path, lines: int = 15) -> str:
     try:
         text = path.read_text(errors="replace").rstrip().splitlines()
@@ -78,18 +103,23 @@ def tail(path: Path, lines: int = 15) -> str:
 class SwitchProcess:
     name: str
     device_id: int
-    ports: dict[int, str]  # port number -> interface name
+    ports: dict[int, str]  # port number -> interface name (in the switch namespace)
     run_dir: Path
+    netns: SwitchNamespace | None  # None: this process's own namespace (tests)
+    socket_dir: Path  # private to the run: the gRPC Unix socket lives here
+    thrift_port: int  # inside the switch namespace: unique per switch of the run
     log_level: str = "info"
     pcap: bool = False
     cpu_port: int | None = None
-    grpc_port: int = 0
-    thrift_port: int = 0
-    proc: subprocess.Popen[bytes] | None = None
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def grpc_socket(self) -> Path:
+        return self.socket_dir / f"{self.name}.grpc"
 
     @property
     def grpc_address(self) -> str:
-        return f"127.0.0.1:{self.grpc_port}"
+        return f"unix:{self.grpc_socket}"
 
     @property
     def log_path(self) -> Path:
@@ -100,7 +130,9 @@ class SwitchProcess:
         return self.run_dir / f"{self.name}.out"
 
     def command(self) -> list[str]:
-        cmd = [str(toolchain.switch_binary()), "--no-p4", "--device-id", str(self.device_id)]
+        # nsenter execs the switch in the run's namespace: same pid, nothing in between
+        cmd = [] if self.netns is None else ["nsenter", f"--net={self.netns.path}", "--"]
+        cmd += [str(toolchain.switch_binary()), "--no-p4", "--device-id", str(self.device_id)]
         for port, intf in sorted(self.ports.items()):
             cmd += ["-i", f"{port}@{intf}"]
         cmd += ["--thrift-port", str(self.thrift_port)]
@@ -117,11 +149,7 @@ class SwitchProcess:
         return cmd
 
     def start(self) -> None:
-        self.grpc_port = self.grpc_port or free_port()
-        self.thrift_port = self.thrift_port or free_port()
-        for port in (self.grpc_port, self.thrift_port):
-            if port_accepts(port):
-                raise NetworkError(f"{self.name}: port {port} is busy")
+        self.grpc_socket.unlink(missing_ok=True)
         out = self.output_path.open("wb")
         try:
             # own session: a Ctrl-C in the terminal reaches labtool, which then stops the
@@ -133,16 +161,19 @@ class SwitchProcess:
 
     def wait_ready(self, deadline: float) -> None:
         """Block until gRPC and Thrift accept connections; raise if the switch died."""
-        pending = [self.grpc_port, self.thrift_port]
+        pending: list[tuple[str, Callable[[], bool]]] = [
+                   ("gRPC", lambda: unix_accepts(self.grpc_socket)),
+                   (f"Thrift port {self.thrift_port}",
+                    lambda: accepts_in(self.netns, self.thrift_port))]
         while pending:
             self.check_alive()
             self.check_bound()
-            if port_accepts(pending[0]):
+            if pending[0][1]():
                 pending.pop(0)
                 continue
             if time.monotonic() > deadline:
                 raise NetworkError(
-                    f"{self.name}: BMv2 did not accept connections on port {pending[0]} within "
+                    f"{self.name}: BMv2 did not accept {pending[0][0]} connections within "
                     f"{READY_TIMEOUT_S:.0f} s; its output:\n{tail(self.output_path)}")
             time.sleep(0.005)
 
@@ -154,9 +185,8 @@ class SwitchProcess:
         except OSError:
             return
         if b"Could not bind" in out:
-            raise NetworkError(f"{self.name}: Thrift port {self.thrift_port} is busy (another "
-                               f"program took it); its output:\n{tail(self.output_path)}",
-                               hint="run again: labtool picks new ports every run")
+            raise NetworkError(f"{self.name}: Thrift port {self.thrift_port} is busy in the run's "
+                               f"namespace; its output:\n{tail(self.output_path)}")
 
     def check_alive(self) -> None:
         if self.proc is not None and self.proc.poll() is not None:

@@ -25,22 +25,18 @@ import socket
 import struct
 from pathlib import Path
 
+from .netns import SwitchNamespace
+
 SYS_PIDFD_GETFD = 438  # same number on every architecture (new-style syscall table)
 SOL_PACKET = 263
 PACKET_STATISTICS = 6
 
 
-def _ifindex(name: str) -> int | None:
-    try:
-        return int(Path(f"/sys/class/net/{name}/ifindex").read_text())
-    except OSError:
-        return None
-
-
-def packet_socket_inodes() -> dict[int, list[int]]:
-    """ifindex -> inodes of the packet sockets bound to it (this network namespace)."""
+def packet_socket_inodes(pid: int) -> dict[int, list[int]]:
+    """ifindex -> inodes of the packet sockets bound to it, in the network namespace
+    of process `pid`."""
     out: dict[int, list[int]] = {}
-    for line in Path("/proc/net/packet").read_text().splitlines()[1:]:
+    for line in Path(f"/proc/{pid}/net/packet").read_text().splitlines()[1:]:
         fields = line.split()
         if len(fields) >= 9:
             out.setdefault(int(fields[4]), []).append(int(fields[8]))
@@ -51,32 +47,27 @@ class InputRings:
     """Borrowed copies of one BMv2 process's port sockets, with running totals of
     the frames each port's ring took in and dropped."""
 
-    def __init__(self, switch: str, pid: int, ports: dict[int, str]) -> None:
+    def __init__(self, switch: str, pid: int, ports: dict[int, str],
+                 netns: SwitchNamespace) -> None:
         self.switch = switch
         self.ports = dict(ports)
+        self.netns = netns  # where the ports are (their kernel counters)
         self.socks: dict[int, socket.socket] = {}
         self._poll = select.poll()
         self.entered: dict[int, int] = dict.fromkeys(ports, 0)  # reached the ring (or its drop)
         self.dropped: dict[int, int] = dict.fromkeys(ports, 0)
-        self._rx_fds: dict[int, int] = {}  # sysfs rx_packets, kept open: read on every look
         try:
             self._borrow(pid, ports)
         except OSError:
             self.close()  # unsupported kernel or no permission: drops stay unobserved
-        for port, name in ports.items():
-            try:
-                self._rx_fds[port] = os.open(f"/sys/class/net/{name}/statistics/rx_packets",
-                                             os.O_RDONLY)
-            except OSError:
-                pass
-        self._veth_base = {p: self._veth_rx(p) for p in ports}
+        self._veth_base = self._veth_rx()
         self.available = bool(self.socks)
 
     def _borrow(self, pid: int, ports: dict[int, str]) -> None:
-        inodes = packet_socket_inodes()
+        inodes = packet_socket_inodes(pid)
         wanted: dict[int, int] = {}  # inode -> port
         for port, ifname in ports.items():
-            index = _ifindex(ifname)
+            index = self.netns.ifindex(ifname)
             for inode in inodes.get(index, []) if index is not None else []:
                 wanted[inode] = port
         libc = ctypes.CDLL(None, use_errno=True)
@@ -119,17 +110,18 @@ class InputRings:
     def in_kernel(self) -> int:
         """Frames the veth took toward a switch port that have not reached its ring yet
         (queued in the kernel's backlog). Call update() first."""
-        return sum(max(0, self._veth_rx(port) - self._veth_base[port] - self.entered[port])
+        rx = self._veth_rx()
+        return sum(max(0, rx.get(port, 0) - self._veth_base.get(port, 0) - self.entered[port])
                    for port in self.ports if port in self.socks)
 
-    def _veth_rx(self, port: int) -> int:
-        fd = self._rx_fds.get(port)
-        if fd is None:
-            return 0
+    def _veth_rx(self) -> dict[int, int]:
+        """rx_packets of each port's interface (0 for one that is gone)."""
         try:
-            return int(os.pread(fd, 32, 0))
-        except (OSError, ValueError):
-            return 0  # the interface is gone
+            counters = self.netns.counters()
+        except OSError:
+            return {}
+        return {port: counters.get(name, {}).get("rx_packets", 0)
+                for port, name in self.ports.items()}
 
     def close(self) -> None:
         # closing our duplicate descriptor leaves BMv2's socket (its own fd) untouched
@@ -137,6 +129,3 @@ class InputRings:
             self._poll.unregister(sock)
             sock.close()
         self.socks.clear()
-        for fd in self._rx_fds.values():
-            os.close(fd)
-        self._rx_fds = {}

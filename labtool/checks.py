@@ -34,6 +34,11 @@ class Verdict:
     seed: int | None = None  # reproduces the run: `labtool run <lab> --seed N`
 
     @property
+    def reruns(self) -> int:
+        """How often the run was redone because frames were lost outside the program."""
+        return sum(note.startswith("attempt ") for note in self.notes)
+
+    @property
     def passed(self) -> bool:
         return self.error is None and bool(self.checks) and all(c.passed for c in self.checks)
 

@@ -5,6 +5,7 @@ Exit codes: 0 = PASS, 1 = FAIL, 2 = usage or environment error, 130 = interrupte
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -113,11 +114,12 @@ def _keep_open(run: Any) -> None:
     inspect_network(run)
 
 
-def _write_reports(verdicts: list[Verdict], json_path: str | None, junit: str | None) -> None:
+def _write_reports(verdicts: list[Verdict], json_path: str | None, junit: str | None,
+                   single: bool = False) -> None:
     from .report import write_json, write_junit
 
     if json_path:
-        write_json(verdicts, Path(json_path))
+        write_json(verdicts, Path(json_path), single)
     if junit:
         write_junit(verdicts, Path(junit))
 
@@ -167,7 +169,7 @@ def run(lab_name: str, p4: str | None, pcap: bool, log_level: str | None, keep: 
         if options.program is not None:
             again += ["--p4", str(p4)]
         click.echo(f"  reproduce:     {' '.join(again)}")
-    _write_reports([verdict], json_path, junit)
+    _write_reports([verdict], json_path, junit, single=True)
     sys.exit(EXIT_PASS if verdict.passed else EXIT_ERROR if verdict.error else EXIT_FAIL)
 
 
@@ -181,12 +183,22 @@ def up(lab_name: str, p4: str | None, pcap: bool, log_level: str | None,
     """Start a lab's network and control plane, then the Mininet CLI (commands may be
     piped on stdin). Everything is torn down when the CLI exits."""
     from .cli_shell import mininet_cli
+    from .forward import UnixForwarder
     from .runner import LabRun, RunOptions
 
     ws = _ws()
     lab = find_lab(ws.root, lab_name)
-    options = RunOptions(program=_program(p4), pcap=pcap, log_level=log_level, host_stacks=True)
-    with LabRun(lab, ws, options) as lab_run:
+    options = RunOptions(program=_program(p4), pcap=pcap, log_level=log_level, host_stacks=True,
+                         kind="up")
+    with LabRun(lab, ws, options) as lab_run, contextlib.ExitStack() as forwards:
+        assert lab_run.network is not None
+        for name, proc in lab_run.network.switches.items():
+            # P4Runtime on a loopback port for by-hand controllers and course tools
+            fwd = forwards.enter_context(contextlib.closing(UnixForwarder(proc.grpc_socket)))
+            lab_run.network.grpc_ports[name] = fwd.port
+            click.echo(f"  {name}: P4Runtime at {fwd.address} (device id {proc.device_id})",
+                       err=True)
+        lab_run.network.write_topology()
         ctx = lab_run.context(packet_ports=False)
         if not no_controller:
             lab_run.run_controller(ctx)
@@ -194,34 +206,42 @@ def up(lab_name: str, p4: str | None, pcap: bool, log_level: str | None,
         mininet_cli(lab_run)
 
 
+parallel_options = [
+    click.option("-j", "--jobs", "jobs", type=click.IntRange(1, 64), default=None,
+                 help="Runs at once (default: one per core); each run is isolated."),
+    click.option("--shard", type=str, default=None,
+                 help="Only a stable share I/N of the runs (CI matrices); JSON reports of "
+                      "the shards concatenate."),
+]
+
+
 @cli.command()
 @click.argument("labs", nargs=-1)
 @click.option("--json", "json_path", type=str, help="Write all verdicts as JSON to FILE.")
 @click.option("--junit", type=str, help="Write all verdicts as JUnit XML to FILE.")
 @seed_option
+@_apply(parallel_options)
 def test(labs: tuple[str, ...], json_path: str | None, junit: str | None,
-         seed: int | None) -> None:
+         seed: int | None, jobs: int | None, shard: str | None) -> None:
     """Run several labs (default: all) and print a summary table."""
-    from .checks import Verdict
-    from .runner import RunOptions, run_lab
+    from .batch import run_tests
+    from .parallel import default_workers, parse_shard
 
     ws = _ws()
-    verdicts = []
-    for lab in _labs(ws, labs):
-        try:
-            verdict = run_lab(lab, ws, RunOptions(seed=seed))
-        except LabtoolError as exc:
-            verdict = Verdict(lab.name, str(lab.program), error=str(exc), seed=seed)
-        click.echo(verdict.one_line())
-        verdicts.append(verdict)
+    verdicts = run_tests(ws, _labs(ws, labs), seed, jobs or default_workers(),
+                         parse_shard(shard), lambda v: click.echo(v.one_line()))
+    width = max([len(v.lab) for v in verdicts] + [3])
     click.echo("")
-    click.echo(f"{'lab':<12} {'result':<7} {'checks':>7} {'seconds':>8}")
+    click.echo(f"{'lab':<{width}} {'result':<7} {'checks':>7} {'seconds':>8} {'seed':>11}")
     for v in verdicts:
         total = sum(v.timings.get(k, 0.0) for k in ("compile", "network", "switch_ready",
                                                       "pipeline", "controller", "verifier",
                                                       "teardown"))
         checks = f"{sum(c.passed for c in v.checks)}/{len(v.checks)}"
-        click.echo(f"{v.lab:<12} {v.status:<7} {checks:>7} {total:>8.2f}")
+        click.echo(f"{v.lab:<{width}} {v.status:<7} {checks:>7} {total:>8.2f} {v.seed!s:>11}")
+    click.echo(f"\ntest: {sum(v.passed for v in verdicts)}/{len(verdicts)} labs PASS; "
+               f"{sum(v.reruns for v in verdicts)} rerun(s) after frames were lost outside "
+               "the program")
     _write_reports(verdicts, json_path, junit)
     if any(v.error for v in verdicts):
         sys.exit(EXIT_ERROR)
@@ -232,13 +252,21 @@ def test(labs: tuple[str, ...], json_path: str | None, junit: str | None,
 @click.argument("labs", nargs=-1)
 @seed_option
 @click.option("--mutant", "mutant_names", multiple=True,
-              help="Only this mutant (repeatable); the solution always runs.")
-def selftest(labs: tuple[str, ...], seed: int | None, mutant_names: tuple[str, ...]) -> None:
-    """Each lab's solution must PASS and every mutant must FAIL; one line as each finishes."""
-    from .selftest import MutantResult, selftest_lab
+              help="Only this mutant or alternative (repeatable); the solution always runs.")
+@click.option("--json", "json_path", type=str, help="Write every result as JSON to FILE.")
+@_apply(parallel_options)
+def selftest(labs: tuple[str, ...], seed: int | None, mutant_names: tuple[str, ...],
+             json_path: str | None, jobs: int | None, shard: str | None) -> None:
+    """Each lab's solution and alternatives must PASS and every mutant must FAIL; one
+    line as each finishes."""
+    import dataclasses
+    import json
+
+    from .batch import run_selftest
+    from .parallel import default_workers, parse_shard
+    from .selftest import MutantResult
 
     ws = _ws()
-    results: list[MutantResult] = []
     chosen = _labs(ws, labs)
     width = max([len(lab.name) for lab in chosen] + [3])  # the columns fit every name
     mwidth = 10
@@ -247,7 +275,7 @@ def selftest(labs: tuple[str, ...], seed: int | None, mutant_names: tuple[str, .
             mwidth = max([mwidth] + [len(m.name) for m in lab.mutants()]
                          + [len(m.name) + 6 for m in lab.alternatives()])
         except LabtoolError:
-            pass  # reported by selftest_lab for that lab
+            pass  # reported as that lab's result
 
     def progress(r: MutantResult) -> None:
         seed_text = "" if r.seed is None else f"[seed {r.seed}] "
@@ -255,13 +283,18 @@ def selftest(labs: tuple[str, ...], seed: int | None, mutant_names: tuple[str, .
                    f"{r.detail[:100]}")
 
     click.echo(f"{'lab':<{width}} {'mutant':<{mwidth}} {'result':<9} why")
-    for lab in chosen:
-        results += selftest_lab(lab, ws, progress, seed, list(mutant_names) or None)
+    results = run_selftest(ws, chosen, seed, list(mutant_names) or None,
+                           jobs or default_workers(), parse_shard(shard), progress)
     mutants = [r for r in results if not r.mutant.startswith("(")]
-    correct = [r for r in results if r.mutant == "(solution)" or r.mutant.startswith("(alt)")]
+    correct = [r for r in results if r.correct_program]
     killed = sum(r.outcome == "killed" for r in mutants)
     click.echo(f"\nselftest: {killed}/{len(mutants)} mutants killed; "
-               f"{sum(r.ok for r in correct)}/{len(correct)} solutions and alternatives pass")
+               f"{sum(r.ok for r in correct)}/{len(correct)} solutions and alternatives pass; "
+               f"{sum(r.reruns for r in results)} rerun(s) after frames were lost outside the "
+               "program")
+    if json_path:
+        Path(json_path).write_text(json.dumps([dataclasses.asdict(r) for r in results],
+                                              indent=1) + "\n")
     if any(r.outcome == "ERROR" for r in results):
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_PASS if all(r.ok for r in results) else EXIT_FAIL)

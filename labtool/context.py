@@ -72,8 +72,11 @@ class LabContext:
                  switch_idleness: SwitchIdleness | None = None,
                  host_pid: Callable[[str], int] | None = None,
                  switch_frames_in: Callable[[], int] | None = None,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None,
+                 intf_counter: Callable[[str, str], int] | None = None) -> None:
         self.lab = lab
+        # kernel counters of switch-port interfaces (they live in the run's namespace)
+        self._intf_counter = intf_counter or interface_counter
         # Everything a verifier varies (configuration, traffic, order) comes from rng, so
         # `--seed N` replays a run exactly; the seed is printed with every verdict.
         self.seed = random.randrange(1 << 31) if seed is None else seed
@@ -130,7 +133,7 @@ class LabContext:
         the switch on that port; tx_packets: frames it sent out of it). Counts what
         crossed a link without relying on anything in the program."""
         self.switch(switch)
-        return interface_counter(self._switch_intf(switch, port), counter)
+        return self._intf_counter(self._switch_intf(switch, port), counter)
 
     def host_socket(self, name: str, kind: int = socket.SOCK_STREAM) -> socket.socket:
         """An IPv4 socket living in host `name`'s network namespace: real TCP/UDP through
@@ -300,8 +303,9 @@ class LabContext:
         if RECORDER is not None:
             RECORDER.append(Exchange(plan, sum((expect or {}).values()), gap_s, allowance))
         self.drain()
-        rx0 = {h: interface_counter(i, "rx_packets") for h, i in sender_if.items()}
-        tx0 = {h: interface_counter(i, "tx_packets") for h, i in receiver_if.items()}
+        counter = self._intf_counter
+        rx0 = {h: counter(i, "rx_packets") for h, i in sender_if.items()}
+        tx0 = {h: counter(i, "tx_packets") for h, i in receiver_if.items()}
         sent = dict.fromkeys(raw, 0)
         start = time.perf_counter()
         for (host, frame), due in zip(plan, send_offsets(len(plan), gap_s, allowance)):
@@ -321,9 +325,8 @@ class LabContext:
         drops = {h: p.read_drops() for h, p in self._ports.items()}
         stages = StageCounts(
             requested={h: len(v) for h, v in raw.items()}, sent=sent,
-            switch_rx={h: interface_counter(i, "rx_packets") - rx0[h] for h, i in sender_if.items()},
-            switch_tx={h: interface_counter(i, "tx_packets") - tx0[h]
-                       for h, i in receiver_if.items()},
+            switch_rx={h: counter(i, "rx_packets") - rx0[h] for h, i in sender_if.items()},
+            switch_tx={h: counter(i, "tx_packets") - tx0[h] for h, i in receiver_if.items()},
             captured={h: len(v) for h, v in got.items()}, socket_drops=drops)
         self.last_stages = stages
         losses = stages.harness_losses()

@@ -85,39 +85,41 @@ def check_mininet() -> Finding:
 
 
 def check_tools() -> Finding:
-    missing = [t for t in ("ip", "ethtool", "sysctl", "nsenter") if shutil.which(t) is None]
+    tools = ("ip", "ethtool", "sysctl", "nsenter", "unshare")
+    missing = [t for t in tools if shutil.which(t) is None]
     if missing:
         return Finding("host tools", False, f"missing: {', '.join(missing)}",
                        "apt-get install iproute2 ethtool procps util-linux")
-    return Finding("host tools", True, "ip, ethtool, sysctl, nsenter")
+    return Finding("host tools", True, ", ".join(tools))
 
 
 def check_netns() -> Finding:
+    """What every run does: a namespace of its own for the switches, a veth pair in it."""
     if os.geteuid() != 0:
         return Finding("netns/veth", False, "not checked (needs root)", "run doctor with sudo")
-    tag = f"ltdoc{os.getpid() % 100000}"
-    ns = f"labtool-doctor-{os.getpid()}"
+    from .errors import NetworkError
+    from .netns import SwitchNamespace
+
+    netns = SwitchNamespace()
     try:
-        steps = [["ip", "netns", "add", ns],
-                 ["ip", "link", "add", f"{tag}a", "type", "veth", "peer", "name", f"{tag}b",
-                  "netns", ns]]
-        for cmd in steps:
-            proc = _run(cmd)
-            if proc.returncode != 0:
-                return Finding("netns/veth", False, f"{' '.join(cmd)}: {proc.stderr.strip()}",
-                               "a container needs --privileged (or CAP_NET_ADMIN + CAP_SYS_ADMIN)")
-        return Finding("netns/veth", True, "created and removed a namespace and a veth pair")
+        netns.start(lambda pid: None)
+        netns.run(["ip", "link", "add", "d-eth1", "type", "veth", "peer", "name", "d-eth2"])
+        return Finding("netns/veth", True, "created a run's switch namespace with a veth pair "
+                                           "in it (and removed them)")
+    except (NetworkError, OSError) as exc:
+        return Finding("netns/veth", False, str(exc).splitlines()[0],
+                       "a container needs --privileged (or CAP_NET_ADMIN + CAP_SYS_ADMIN)")
     finally:
-        _run(["ip", "link", "del", f"{tag}a"])
-        _run(["ip", "netns", "del", ns])
+        netns.stop()
 
 
 CHECKS: list[Callable[[], Finding]] = [check_root, check_p4c, check_switch, check_cli,
                                        check_bm_runtime, check_mininet, check_tools, check_netns]
 
-NOTE = ("note: labtool binds BMv2's gRPC server to 127.0.0.1, but BMv2's Thrift server always "
-        "listens on all addresses (BMv2 has no option to change it): firewall the Thrift ports "
-        "on shared machines.")
+NOTE = ("note: each run's switches live in a network namespace of that run: BMv2's Thrift "
+        "server is reachable only inside it, gRPC is a Unix socket readable by root only "
+        "(`labtool up` forwards it to a 127.0.0.1 port for by-hand tools), and any number of "
+        "runs may share the machine.")
 
 
 def run_checks() -> list[Finding]:

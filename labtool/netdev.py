@@ -36,17 +36,15 @@ def _ethtool(sock: socket.socket, ifname: str, cmd: int, data: int = 0) -> int:
     return int(value.data)
 
 
-def disable_segmentation_offloads(ifname: str) -> None:
-    """TSO, GSO and GRO off on `ifname` (root namespace). Raises OSError if the
-    kernel refuses."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        for cmd in (ETHTOOL_STSO, ETHTOOL_SGSO, ETHTOOL_SGRO):
-            _ethtool(sock, ifname, cmd, 0)
+def disable_segmentation_offloads(ifname: str, sock: socket.socket) -> None:
+    """TSO, GSO and GRO off on `ifname`, in the namespace `sock` (any datagram socket)
+    was made in. Raises OSError if the kernel refuses."""
+    for cmd in (ETHTOOL_STSO, ETHTOOL_SGSO, ETHTOOL_SGRO):
+        _ethtool(sock, ifname, cmd, 0)
 
 
-def segmentation_offloads(ifname: str) -> dict[str, bool]:
-    """The TSO/GSO/GRO state of `ifname`, as libpcap will see it."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        return {name: bool(_ethtool(sock, ifname, cmd))
-                for name, cmd in (("tso", ETHTOOL_GTSO), ("gso", ETHTOOL_GGSO),
-                                  ("gro", ETHTOOL_GGRO))}
+def segmentation_offloads(ifname: str, sock: socket.socket) -> dict[str, bool]:
+    """The TSO/GSO/GRO state of `ifname` (in `sock`'s namespace), as libpcap will see it."""
+    return {name: bool(_ethtool(sock, ifname, cmd))
+            for name, cmd in (("tso", ETHTOOL_GTSO), ("gso", ETHTOOL_GGSO),
+                              ("gro", ETHTOOL_GGRO))}

@@ -9,9 +9,11 @@ UDP and RST for its TCP, and those frames would cross the switch): so in
 such a kernel drops everything quietly) and the verifier's raw sockets do all
 the talking. `labtool up` and `--keep` give hosts their addresses, ARP entries
 and routes, so ping and other tools work. Switch ports get the numbers the
-manifest gives. Every process and root-namespace interface is recorded in the
-run registry before it exists, so a crash or kill -9 leaves nothing that
-`labtool clean` cannot find.
+manifest gives. The switches and their ports live in the run's own switch
+namespace (netns.py); nothing of a run is in the root namespace. Every process
+is recorded in the run registry before it can matter, so a crash or kill -9
+leaves nothing that the next run or `labtool clean` cannot find; the namespaces,
+and every veth in them, go away with their processes.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import json
 import os
 import pty
 import select
-import subprocess
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -36,8 +38,11 @@ from .compiler import Artifacts
 from .errors import NetworkError
 from .manifest import Lab, host_intf, switch_intf, switch_port_mac
 from .netdev import disable_segmentation_offloads
-from .registry import RunRecord, interface_exists
+from .netns import SwitchNamespace
+from .registry import RunRecord
 from .switchidle import SwitchIdleProbe
+
+THRIFT_BASE_PORT = 9090  # inside the switch namespace: switch i gets 9090 + i
 
 OFFLOADS = ("rx", "tx", "sg", "tso", "gso", "gro")
 
@@ -56,9 +61,8 @@ class QuietIntf(Intf):  # type: ignore[misc]
                **params: Any) -> dict[str, Any]:
         self.mac = mac
         name = self.name
-        if isinstance(self.node, BMv2Node):  # root namespace
-            Path(f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6").write_text("1")
-            disable_segmentation_offloads(name)  # BMv2's input ring: see netdev.py
+        if isinstance(self.node, BMv2Node):  # the switch namespace: IPv6 is off by default
+            disable_segmentation_offloads(name, self.node.ioctl_socket)  # see netdev.py
             return {}
         # runs in the host's namespace, where /proc/sys/net is the host's own; names are
         # validated by the manifest ([a-z][a-z0-9]*), so this string is safe
@@ -76,8 +80,10 @@ class QuickHost(Host):  # type: ignore[misc]
     startShell waits, host after host)."""
 
     def startShell(self, mnopts: Any = None) -> None:  # noqa: N802 - Mininet's name
+        # not "mininet:<name>" as Mininet names its shells: Mininet's and p4-utils'
+        # clean-ups kill every process of that name on the machine
         cmd = ["mnexec", "-cdn", "env", "PS1=" + chr(127), "bash", "--norc", "--noediting",
-               "-is", "mininet:" + self.name]
+               "-is", "labtool:" + self.name]
         self.master, self.slave = pty.openpty()
         self.shell = self._popen(cmd, stdin=self.slave, stdout=self.slave, stderr=self.slave,
                                  close_fds=False)
@@ -105,21 +111,28 @@ class QuickHost(Host):  # type: ignore[misc]
 
 class BMv2Node(Switch):  # type: ignore[misc]
     """Mininet's view of a BMv2 switch; the process itself is a SwitchProcess.
-    BMv2 runs in the root namespace, so unlike Mininet's switches this node starts
-    no shell: Mininet's few commands for it (creating veths) run directly."""
+    All switches of a run share the run's switch namespace, so unlike Mininet's
+    switches this node starts no shell: Mininet's few commands for it (creating
+    veths between two switches) run in that namespace directly."""
 
     def __init__(self, name: str, process: SwitchProcess, **params: Any) -> None:
         self.process = process
+        self.netns: SwitchNamespace = params.pop("netns")
+        self.ioctl_socket: socket.socket = params.pop("ioctl_socket")
         super().__init__(name, dpid=f"{process.device_id:016x}", **params)
 
     def startShell(self, mnopts: Any = None) -> None:  # noqa: N802 - Mininet's name
-        self.pid = os.getpid()  # `ip link add ... netns <pid>` puts switch ends here
+        # `ip link add ... netns <pid>` puts switch ends in the switch namespace
+        self.pid = self.netns.pid
 
     def cmd(self, *args: Any, **kwargs: Any) -> str:
+        # Mininet's own command strings (ip link add ... with interface names the
+        # manifest validated as [a-z][a-z0-9]*-ethN and MACs labtool derived)
         command = " ".join(str(a) for a in args)
-        proc = subprocess.run(["sh", "-c", command], capture_output=True, text=True,
-                              check=False)
-        return proc.stdout + proc.stderr
+        try:
+            return self.netns.run(["sh", "-c", command])
+        except NetworkError as exc:
+            return str(exc)
 
     def start(self, controllers: Any) -> None:
         self.process.start()
@@ -142,14 +155,19 @@ class LabNetwork:
         self.pcap = pcap
         self.host_stacks = host_stacks
         self.net: Mininet | None = None
+        self.netns = SwitchNamespace()
+        self.socket_dir = record.private_dir  # the switches' gRPC sockets (root only)
+        self._ioctl: socket.socket | None = None
         self.switches: dict[str, SwitchProcess] = {}
         self.rings: dict[str, InputRings] = {}
         self._drops_seen: dict[str, int] = {}
         self._probe: SwitchIdleProbe | None = None
-        self.created: list[str] = []  # root-namespace interfaces this run made (and may delete)
         self.timings: dict[str, float] = {}
+        # root-namespace loopback ports forwarded to each switch's gRPC socket while
+        # `labtool up` runs (forward.py); recorded in topology.json for course tools
+        self.grpc_ports: dict[str, int] = {}
 
-    def root_interfaces(self) -> list[str]:
+    def switch_interfaces(self) -> list[str]:
         names = []
         for link in self.lab.links:
             for end in (link.a, link.b):
@@ -157,18 +175,14 @@ class LabNetwork:
                     names.append(switch_intf(end.node, end.port))
         return names
 
-    def check_free(self) -> None:
-        """Refuse to start if an interface we would create exists: it is not ours
-        (ours were removed by the stale-run cleanup), and Mininet would delete it."""
-        taken = [n for n in self.root_interfaces() if interface_exists(n)]
-        if taken:
-            raise NetworkError(
-                f"interface(s) {', '.join(taken)} already exist and were not created by labtool",
-                hint="another emulator (Mininet, p4-utils) may be running; stop it first")
+    def interface_counter(self, name: str, counter: str) -> int:
+        """A kernel counter of a switch port (rx_packets, tx_packets, ...)."""
+        return self.netns.counter(name, counter)
 
     def start(self) -> None:
         t0 = time.perf_counter()
-        self.check_free()
+        self.netns.start(lambda pid: self.record.add_process(pid, "switch namespace"))
+        self._ioctl = self.netns.socket(socket.AF_INET, socket.SOCK_DGRAM)
         setLogLevel("error")
         lab = self.lab
         net = Mininet(topo=None, build=False, controller=None, autoSetMacs=False,
@@ -179,18 +193,18 @@ class LabNetwork:
             self.record.add_process(node.pid, f"mininet host {host.name}")
         for node in net.hosts:
             node.ready()
-        for sw in lab.switches.values():
+        for index, sw in enumerate(lab.switches.values()):
             ports = {}
             for link in lab.links:
                 for end in (link.a, link.b):
                     if end.node == sw.name and end.port is not None:
                         ports[end.port] = switch_intf(sw.name, end.port)
-            proc = SwitchProcess(sw.name, sw.device_id, ports, self.run_dir, self.log_level,
+            proc = SwitchProcess(sw.name, sw.device_id, ports, self.run_dir, self.netns,
+                                 self.socket_dir, THRIFT_BASE_PORT + index, self.log_level,
                                  self.pcap, sw.cpu_port)
             self.switches[sw.name] = proc
-            net.addSwitch(sw.name, cls=BMv2Node, process=proc)
-        self.created = self.root_interfaces()  # check_free() proved none of them existed
-        self.record.add_interfaces(self.created)
+            net.addSwitch(sw.name, cls=BMv2Node, process=proc, netns=self.netns,
+                          ioctl_socket=self._ioctl)
         for link in lab.links:
             kwargs: dict[str, Any] = {}
             for i, end in ((1, link.a), (2, link.b)):
@@ -207,9 +221,8 @@ class LabNetwork:
         for node in net.hosts:  # answers of the interface configuration sent above
             if node.waiting:
                 node.waitOutput()
-        ups = "".join(f"link set dev {n} up\n" for n in self.created)
-        subprocess.run(["ip", "-batch", "-"], input=ups, text=True, capture_output=True,
-                       check=True)
+        self.netns.run(["ip", "-batch", "-"],
+                       stdin="".join(f"link set dev {n} up\n" for n in self.switch_interfaces()))
         net.built = True  # hosts are configured by QuietIntf and below, not by Mininet's build()
         if self.host_stacks:
             self.enable_host_stacks()
@@ -226,7 +239,7 @@ class LabNetwork:
         self.timings["switch_ready"] = time.perf_counter() - t1
         for name, proc in self.switches.items():
             assert proc.proc is not None
-            self.rings[name] = InputRings(name, proc.proc.pid, proc.ports)
+            self.rings[name] = InputRings(name, proc.proc.pid, proc.ports, self.netns)
         self.write_topology()
 
     def enable_host_stacks(self) -> None:
@@ -297,7 +310,8 @@ class LabNetwork:
             art = self.artifacts[sw.name]
             nodes.append({"id": sw.name, "isSwitch": True, "isP4Switch": True,
                           "isP4RuntimeSwitch": True, "device_id": sw.device_id,
-                          "grpc_port": proc.grpc_port, "grpc_address": proc.grpc_address,
+                          "grpc_port": self.grpc_ports.get(sw.name),
+                          "grpc_address": proc.grpc_address,
                           "thrift_port": proc.thrift_port, "thrift_ip": "127.0.0.1",
                           "json_path": str(art.json), "p4rt_path": str(art.p4info),
                           "p4_src": str(art.program), "cpu_port": sw.cpu_port,
@@ -319,16 +333,18 @@ class LabNetwork:
                           "port2": p2, "intfName1": i1, "intfName2": i2, "addr1": a1,
                           "addr2": a2, "ip1": ip1, "ip2": ip2})
         topo = {"directed": False, "multigraph": False,
-                "graph": {"lab": self.lab.name, "run_dir": str(self.run_dir)},
+                "graph": {"lab": self.lab.name, "run_dir": str(self.run_dir),
+                          # Thrift ports are inside this namespace (attach.py joins it)
+                          "switch_netns": self.netns.path},
                 "nodes": nodes, "links": links}
         path = self.run_dir / "topology.json"
         path.write_text(json.dumps(topo, indent=2))
         return path
 
     def stop(self) -> None:
-        """Switches first, then every root-namespace veth end in one `ip -batch` (which
-        removes the pairs synchronously, so a next run never sees them linger), then
-        the host shells (their namespaces go with them)."""
+        """Switches first (all in parallel), then the switch namespace's holder: the
+        namespace and every veth in it go with it; then the host shells (their
+        namespaces go with them)."""
         net, self.net = self.net, None
         if self._probe is not None:
             self._probe.close()
@@ -338,22 +354,15 @@ class LabNetwork:
         self.rings.clear()
         for proc in self.switches.values():  # all switches die in parallel
             proc.kill()
-        present = [n for n in self.created if interface_exists(n)]
-        deleting = None
-        if present:
-            deleting = subprocess.Popen(["ip", "-force", "-batch", "-"], stdin=subprocess.PIPE,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                        text=True)
-            assert deleting.stdin is not None
-            deleting.stdin.write("".join(f"link del dev {n}\n" for n in present))
-            deleting.stdin.close()
         for proc in self.switches.values():
             try:
                 proc.stop()
             except Exception:  # noqa: BLE001 - keep tearing down the rest
                 pass
-        if deleting is not None:
-            deleting.wait()
+        if self._ioctl is not None:
+            self._ioctl.close()
+            self._ioctl = None
+        self.netns.stop()
         if net is None:
             return
         for host in net.hosts:

@@ -2,25 +2,26 @@
 after a crash or kill -9, and only what labtool itself created.
 
 Each live run writes /run/labtool/<owner-pid>.json listing the processes it
-started (pid + kernel start time, so a reused pid is never killed) and the
-interfaces it created in the root namespace. The file is removed at teardown;
-a file whose owner is gone marks leftovers. A flock on /run/labtool keeps
-runs from overlapping (interface names and ports would collide).
+started (pid + kernel start time, so a reused pid is never killed) and has a
+private directory /run/labtool/<owner-pid>/ (mode 0700: its switches' gRPC
+sockets). The record is removed at teardown; a record whose owner is gone marks
+leftovers, and only those are ever removed: any number of runs may be live at
+once (each has its own namespaces, see netns.py), and a live run is never
+touched, also not by `labtool clean` in another terminal. Runs create no
+interface in the root namespace; the `interfaces` field stays for records of
+older versions.
 """
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-
-from .errors import LabtoolError
 
 REGISTRY_DIR = Path(os.environ.get("LABTOOL_REGISTRY", "/run/labtool"))
 
@@ -56,10 +57,15 @@ class RunRecord:
     run_dir: str
     processes: list[ProcessRecord] = field(default_factory=list)
     interfaces: list[str] = field(default_factory=list)
+    kind: str = "run"  # "up" for `labtool up`: the one by-hand tools attach to
 
     @property
     def path(self) -> Path:
         return REGISTRY_DIR / f"{self.owner.pid}.json"
+
+    @property
+    def private_dir(self) -> Path:
+        return REGISTRY_DIR / str(self.owner.pid)
 
     def save(self) -> None:
         tmp = self.path.with_suffix(".tmp")
@@ -80,7 +86,8 @@ class RunRecord:
     def load(cls, path: Path) -> RunRecord:
         data = json.loads(path.read_text())
         return cls(ProcessRecord(**data["owner"]), data["lab"], data["run_dir"],
-                   [ProcessRecord(**p) for p in data["processes"]], list(data["interfaces"]))
+                   [ProcessRecord(**p) for p in data["processes"]], list(data["interfaces"]),
+                   str(data.get("kind", "run")))
 
 
 def interface_exists(name: str) -> bool:
@@ -122,6 +129,7 @@ def remove_leftovers(record: RunRecord) -> list[str]:
         if interface_exists(name):
             delete_interface(name)
             removed.append(f"interface {name}")
+    shutil.rmtree(record.private_dir, ignore_errors=True)
     record.path.unlink(missing_ok=True)
     return removed
 
@@ -148,51 +156,42 @@ def clean_stale() -> list[str]:
     return removed
 
 
-class RunLock:
-    """Exclusive per-machine lock for a run; creates the run's registry record."""
+def live_records() -> list[RunRecord]:
+    """Records of runs whose owner is alive, oldest first."""
+    if not REGISTRY_DIR.is_dir():
+        return []
+    out = []
+    for path in REGISTRY_DIR.glob("*.json"):
+        try:
+            record = RunRecord.load(path)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if record.owner.alive():
+            out.append(record)
+    return sorted(out, key=lambda r: r.owner.start_time)
 
-    def __init__(self, lab: str, run_dir: Path) -> None:
+
+class RunRegistration:
+    """A run's registry record and private directory, for the run's lifetime. Removes
+    what dead runs left behind first (only theirs: records whose owner is gone)."""
+
+    def __init__(self, lab: str, run_dir: Path, kind: str = "run") -> None:
         self.lab = lab
         self.run_dir = run_dir
-        self._fd: int | None = None
+        self.kind = kind
         self.record: RunRecord | None = None
 
     def __enter__(self) -> RunRecord:
         REGISTRY_DIR.mkdir(parents=True, exist_ok=True)
-        fd = os.open(REGISTRY_DIR, os.O_RDONLY)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            os.close(fd)
-            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
-                raise LabtoolError(f"another labtool run is active ({self._active_description()})",
-                                   hint="wait for it to finish, or stop it with Ctrl-C") from None
-            raise
-        self._fd = fd
         clean_stale()
         me = os.getpid()
         self.record = RunRecord(ProcessRecord(me, process_start_time(me) or 0, "labtool"),
-                                self.lab, str(self.run_dir))
+                                self.lab, str(self.run_dir), kind=self.kind)
+        self.record.private_dir.mkdir(mode=0o700, exist_ok=True)
         self.record.save()
         return self.record
 
-    def _active_description(self) -> str:
-        for path in REGISTRY_DIR.glob("*.json"):
-            try:
-                rec = RunRecord.load(path)
-            except (OSError, ValueError, KeyError, TypeError):
-                continue
-            if rec.owner.alive():
-                return f"pid {rec.owner.pid}, lab {rec.lab}"
-        return "lock held"
-
     def __exit__(self, *exc: object) -> None:
         if self.record is not None:
+            shutil.rmtree(self.record.private_dir, ignore_errors=True)
             self.record.path.unlink(missing_ok=True)
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-        try:
-            REGISTRY_DIR.rmdir()  # only succeeds when no other record is left
-        except OSError:
-            pass

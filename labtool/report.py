@@ -54,14 +54,17 @@ def to_dict(verdict: Verdict) -> dict[str, Any]:
         "error": verdict.error,
         "run_dir": verdict.run_dir,
         "notes": verdict.notes,
+        "reruns": verdict.reruns,
         "timings_s": {k: round(v, 4) for k, v in verdict.timings.items()},
         "checks": [{"name": c.name, "passed": c.passed, "detail": c.detail,
                     "seconds": round(c.seconds, 4)} for c in verdict.checks],
     }
 
 
-def write_json(verdicts: Sequence[Verdict], path: Path) -> None:
-    data: Any = to_dict(verdicts[0]) if len(verdicts) == 1 else [to_dict(v) for v in verdicts]
+def write_json(verdicts: Sequence[Verdict], path: Path, single: bool = False) -> None:
+    """One verdict as an object (`labtool run`), or a list (`labtool test`: lists of
+    several shards concatenate)."""
+    data: Any = to_dict(verdicts[0]) if single else [to_dict(v) for v in verdicts]
     path.write_text(json.dumps(data, indent=2) + "\n")
 
 

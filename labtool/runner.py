@@ -28,7 +28,7 @@ from .loader import load_function, user_traceback
 from .manifest import Lab, host_intf, switch_intf
 from .network import LabNetwork
 from .p4runtime import P4RuntimeSession
-from .registry import RunLock
+from .registry import RunRegistration
 from .thrift_runtime import ThriftRuntime
 from .traffic import BURST_ALLOWANCE
 from .workspace import Workspace
@@ -44,6 +44,7 @@ class RunOptions:
     host_stacks: bool = False  # hosts' own IP stacks answer (labtool up); silent while verifying
     quiet: bool = False
     seed: int | None = None  # the verifier's configuration and traffic; None: a fresh one
+    kind: str = "run"  # "up": a network by-hand tools attach to (registry.py)
 
 
 @dataclass
@@ -130,7 +131,8 @@ class LabRun:
             self.artifacts = compile_lab(self.lab, self.ws, self.options.use_cache)
         self.phases.times["compile_cached"] = float(all(a.cached for a in self.artifacts.values()))
         self._stack.enter_context(sigterm_as_interrupt())
-        record = self._stack.enter_context(RunLock(self.lab.name, self.run_dir))
+        record = self._stack.enter_context(RunRegistration(self.lab.name, self.run_dir,
+                                                           self.options.kind))
         self.network = LabNetwork(self.lab, self.run_dir, self.artifacts, record,
                                   self.options.log_level, self.options.pcap,
                                   self.options.host_stacks or self.lab.host_stacks)
@@ -151,7 +153,8 @@ class LabRun:
             self.switches[name] = control
             session.open()
             session.set_pipeline(schema)
-            control._registers = ThriftRuntime(proc.thrift_port)
+            control._registers = ThriftRuntime(proc.thrift_port,
+                                               make_socket=self.network.netns.socket)
             control._registers.set_egress_queue_depth()  # see thrift_runtime.py
 
     def context(self, packet_ports: bool = True) -> LabContext:
@@ -163,7 +166,8 @@ class LabRun:
         return LabContext(self.lab, self.switches, self.ports, self.network.check_switches,
                           switch_intf, self.network.switch_input_drops,
                           self.network.idle_probe(), self.network.host_pid,
-                          self.network.switch_frames_in, seed=self.options.seed)
+                          self.network.switch_frames_in, seed=self.options.seed,
+                          intf_counter=self.network.interface_counter)
 
     def run_controller(self, ctx: LabContext) -> None:
         if self.lab.controller is None:

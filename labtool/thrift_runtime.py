@@ -15,6 +15,8 @@ input ring, which labtool observes (bmv2rings).
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Callable
 from typing import Any
 
 from . import toolchain
@@ -26,16 +28,28 @@ CONTEXT = 0  # BMv2 context id; simple_switch has one
 EGRESS_QUEUE_DEPTH = 65536
 
 
+SocketFactory = Callable[[int, int], socket.socket]
+
+
 class ThriftRuntime:
-    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
+    """`make_socket(family, type)` creates the connection's socket: BMv2's Thrift server
+    is reachable only inside the run's switch namespace, so labtool makes the socket
+    there (netns.SwitchNamespace.socket); the connection then works from any thread."""
+
+    def __init__(self, port: int, host: str = "127.0.0.1",
+                 make_socket: SocketFactory | None = None) -> None:
         toolchain.import_bm_runtime()
         from bm_runtime.standard import Standard
         from sswitch_runtime import SimpleSwitch
         from thrift.protocol import TBinaryProtocol, TMultiplexedProtocol
         from thrift.transport import TSocket, TTransport
 
+        class NamespacedSocket(TSocket.TSocket):  # type: ignore[misc]
+            def _do_open(self, family: int, socktype: int) -> socket.socket:
+                return (make_socket or socket.socket)(family, socktype)
+
         self.port = port
-        sock = TSocket.TSocket(host, port)
+        sock = NamespacedSocket(host, port)
         sock.setTimeout(10_000)
         self._transport = TTransport.TBufferedTransport(sock)
         binary = TBinaryProtocol.TBinaryProtocol(self._transport)

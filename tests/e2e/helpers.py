@@ -36,8 +36,18 @@ def leftovers() -> list[str]:
             found.append(f"interface {name}")
     out = subprocess.run(["pgrep", "-a", "simple_switch"], capture_output=True, text=True).stdout
     found += [f"process {line}" for line in out.splitlines() if not _zombie(line)]
-    out = subprocess.run(["pgrep", "-af", "mininet:"], capture_output=True, text=True).stdout
-    found += [f"process {line}" for line in out.splitlines() if not _zombie(line)]
+    for pattern in ("mininet:", "labtool:h", "labtool:c"):  # host shells (ours: labtool:<host>)
+        out = subprocess.run(["pgrep", "-af", pattern], capture_output=True, text=True).stdout
+        found += [f"process {line}" for line in out.splitlines() if not _zombie(line)]
+    root_ns = os.stat("/proc/self/ns/net").st_ino
+    out = subprocess.run(["pgrep", "-ax", "sleep infinity"], capture_output=True, text=True).stdout
+    for line in out.splitlines():  # a switch namespace's holder (netns.py)
+        try:
+            foreign = os.stat(f"/proc/{line.split()[0]}/ns/net").st_ino != root_ns
+        except OSError:
+            continue
+        if foreign and not _zombie(line):
+            found.append(f"switch namespace holder {line}")
     reg = Path("/run/labtool")
     if reg.is_dir():
         found += [f"registry {p}" for p in reg.iterdir()]

@@ -4,6 +4,7 @@ while they work and idle only once everything came out."""
 
 from __future__ import annotations
 
+import socket
 import time
 
 from labtool import frames as f
@@ -24,8 +25,10 @@ def test_back_to_back_burst_is_forwarded_whole_and_idleness_is_exact() -> None:
         ctx = run.context()
         run.run_controller(ctx)
         assert run.network is not None
-        for name in run.network.created:
-            assert not any(segmentation_offloads(name).values()), name
+        ioctl = run.network.netns.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        with ioctl:
+            for name in run.network.switch_interfaces():
+                assert not any(segmentation_offloads(name, ioctl).values()), name
         probe = run.network.idle_probe()
         assert probe is not None, "BMv2's rings cannot be observed on this kernel"
         h1, h2 = ctx.host("h1"), ctx.host("h2")

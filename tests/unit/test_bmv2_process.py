@@ -20,8 +20,9 @@ def fake_switch(tmp_path: Path, body: str) -> Path:
     return script
 
 
-def process(tmp_path: Path) -> bmv2.SwitchProcess:
-    return bmv2.SwitchProcess("s1", 1, {1: "s1-eth1"}, tmp_path, log_level="off")
+def process(tmp_path: Path, thrift_port: int = 0) -> bmv2.SwitchProcess:
+    return bmv2.SwitchProcess("s1", 1, {1: "s1-eth1"}, tmp_path, None, tmp_path,
+                              thrift_port or bmv2.free_port(), log_level="off")
 
 
 def started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) -> bmv2.SwitchProcess:
@@ -31,16 +32,6 @@ def started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) -> bmv2.
     proc = process(tmp_path)
     proc.start()
     return proc
-
-
-def test_busy_port_is_refused(tmp_path: Path) -> None:
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        proc = process(tmp_path)
-        proc.grpc_port = busy.getsockname()[1]
-        with pytest.raises(NetworkError, match=f"s1: port {proc.grpc_port} is busy"):
-            proc.start()
 
 
 def test_early_death_shows_output_tail(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -55,20 +46,20 @@ def test_early_death_shows_output_tail(tmp_path: Path, monkeypatch: pytest.Monke
     assert "Failed to bind interface s1-eth1" in str(exc.value)
 
 
-def test_ready_when_both_ports_accept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ready_when_both_servers_accept(tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
     proc = started(tmp_path, monkeypatch, (
         "import socket, sys, time\n"
         "args = sys.argv\n"
         "thrift = int(args[args.index('--thrift-port') + 1])\n"
-        "grpc = int(args[args.index('--grpc-server-addr') + 1].rsplit(':', 1)[1])\n"
-        "assert args[args.index('--grpc-server-addr') + 1].startswith('127.0.0.1:')\n"
-        "socks = []\n"
-        "for p in (grpc, thrift):\n"
-        "    s = socket.socket(); s.bind(('127.0.0.1', p)); s.listen(); socks.append(s)\n"
+        "grpc = args[args.index('--grpc-server-addr') + 1]\n"
+        "assert grpc.startswith('unix:')\n"
+        "g = socket.socket(socket.AF_UNIX); g.bind(grpc[5:]); g.listen()\n"
+        "t = socket.socket(); t.bind(('127.0.0.1', thrift)); t.listen()\n"
         "time.sleep(30)\n"))
     try:
         proc.wait_ready(time.monotonic() + 10)
-        assert bmv2.port_accepts(proc.grpc_port) and bmv2.port_accepts(proc.thrift_port)
+        assert bmv2.unix_accepts(proc.grpc_socket) and bmv2.port_accepts(proc.thrift_port)
     finally:
         proc.stop()
     assert proc.proc is None
@@ -76,12 +67,14 @@ def test_ready_when_both_ports_accept(tmp_path: Path, monkeypatch: pytest.Monkey
 
 def test_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bmv2.toolchain, "switch_binary", lambda: Path("/x/simple_switch_grpc"))
-    proc = bmv2.SwitchProcess("s2", 7, {2: "s2-eth2", 1: "s2-eth1"}, tmp_path, "info", True, 255,
-                              grpc_port=5000, thrift_port=6000)
+    proc = bmv2.SwitchProcess("s2", 7, {2: "s2-eth2", 1: "s2-eth1"}, tmp_path, None,
+                              tmp_path / "sock", 9091, "info", True, 255)
     cmd = proc.command()
     assert cmd[:4] == ["/x/simple_switch_grpc", "--no-p4", "--device-id", "7"]
     assert cmd[4:8] == ["-i", "1@s2-eth1", "-i", "2@s2-eth2"]
-    assert cmd[cmd.index("--") + 1:] == ["--grpc-server-addr", "127.0.0.1:5000", "--cpu-port", "255"]
+    assert cmd[cmd.index("--thrift-port") + 1] == "9091"
+    assert cmd[cmd.index("--") + 1:] == ["--grpc-server-addr", f"unix:{tmp_path}/sock/s2.grpc",
+                                         "--cpu-port", "255"]
     assert "--pcap" in cmd and str(tmp_path / "s2.log") in cmd
 
 

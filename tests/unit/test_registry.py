@@ -57,27 +57,38 @@ def test_reused_pid_is_not_killed(private_registry: Path) -> None:
 
 
 def test_live_run_is_left_alone(private_registry: Path) -> None:
-    with registry.RunLock("x", Path("/tmp/run")) as rec:
+    with registry.RunRegistration("x", Path("/tmp/run")) as rec:
         assert rec.path.exists()
+        assert rec.private_dir.is_dir() and rec.private_dir.stat().st_mode & 0o777 == 0o700
         assert registry.stale_records() == []
-    assert not private_registry.exists()
+    assert not rec.path.exists() and not rec.private_dir.exists()
 
 
-def test_second_lock_is_refused(private_registry: Path) -> None:
-    holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import fcntl,os,sys,time; fd=os.open(sys.argv[1], os.O_RDONLY); "
-         "fcntl.flock(fd, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(30)",
-         str(private_registry)], stdout=subprocess.PIPE, text=True)
-    private_registry.mkdir(exist_ok=True)
+def test_runs_coexist_and_clean_only_the_dead(private_registry: Path) -> None:
+    """A live run in another process (its record and its processes) survives another
+    run's start-up clean-up and `labtool clean`; a dead run's processes do not."""
+    live_child = subprocess.Popen(["sleep", "30"])
+    dead_child = subprocess.Popen(["sleep", "30"])
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-        with pytest.raises(registry.LabtoolError, match="another labtool run is active"):
-            with registry.RunLock("y", Path("/tmp/run")):
-                pass
+        private_registry.mkdir()
+        start = registry.process_start_time(other.pid)
+        assert start is not None
+        live = registry.RunRecord(registry.ProcessRecord(other.pid, start, "labtool"), "a", "/r")
+        live.add_process(live_child.pid, "switch of a live run")
+        dead = registry.RunRecord(dead_owner(), "b", "/r")
+        dead.add_process(dead_child.pid, "switch of a dead run")
+        with registry.RunRegistration("c", Path("/tmp/run"), kind="up") as mine:
+            assert dead_child.wait(5) is not None
+            assert live_child.poll() is None and live.path.exists()
+            assert registry.clean_stale() == []
+            assert {r.owner.pid for r in registry.live_records()} == {other.pid, mine.owner.pid}
+            assert registry.RunRecord.load(mine.path).kind == "up"
+        assert live_child.poll() is None
     finally:
-        holder.kill()
-        holder.wait()
+        for proc in (live_child, dead_child, other):
+            proc.kill()
+            proc.wait()
 
 
 def test_torn_record_is_dropped(private_registry: Path) -> None:

@@ -34,7 +34,7 @@ def test_check_lines_and_timing() -> None:
 
 
 def test_json_and_junit(tmp_path: Path) -> None:
-    write_json([verdict(False)], tmp_path / "r.json")
+    write_json([verdict(False)], tmp_path / "r.json", single=True)
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["status"] == "FAIL" and data["checks"][1]["passed"] is False
     write_junit([verdict(False), Verdict("x", "p", error="boom")], tmp_path / "r.xml")
@@ -63,3 +63,10 @@ def test_switch_drops_blame_the_program_only_when_frames_multiply(repo_root: Pat
     frames_in[0] = 10 * 2 * 2 + 1  # more than loop-free forwarding can make
     with pytest.raises(CheckFailed, match="multiplies frames"):
         ctx._check_switch_inputs()
+
+
+def test_json_of_several_runs_is_a_list_even_when_empty(tmp_path: Path) -> None:
+    write_json([], tmp_path / "none.json")
+    write_json([verdict(True)], tmp_path / "one.json")
+    assert json.loads((tmp_path / "none.json").read_text()) == []
+    assert [v["lab"] for v in json.loads((tmp_path / "one.json").read_text())] == ["vlan"]

@@ -186,6 +186,7 @@ def test_probe_sees_a_running_process_as_busy(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_segmentation_offloads_readable_without_root() -> None:
-    state = netdev.segmentation_offloads("lo")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        state = netdev.segmentation_offloads("lo", sock)
     assert set(state) == {"tso", "gso", "gro"}
     assert all(isinstance(v, bool) for v in state.values())
