@@ -29,16 +29,28 @@ def _zombie(line: str) -> bool:
 
 
 def leftovers() -> list[str]:
-    """Anything a labtool run could have left on the host."""
+    """Anything a labtool run could have left on the host. Runs of other labtool
+    processes that are still live are not leftovers (runs are isolated, and a test may
+    share the machine with them): a process counts when no live run records it; a
+    registry entry when its owner is gone or is this test process."""
+    from labtool import registry
+
+    live = [r for r in registry.live_records() if r.owner.pid != os.getpid()]
+    live_pids = {p.pid for r in live for p in r.processes} | {r.owner.pid for r in live}
     found = []
     for name in os.listdir("/sys/class/net"):
         if "-eth" in name and name.split("-eth")[0][:1] in ("s", "h"):
             found.append(f"interface {name}")
+
+    def ours(line: str) -> bool:
+        return not _zombie(line) and int(line.split()[0]) not in live_pids
+
     out = subprocess.run(["pgrep", "-a", "simple_switch"], capture_output=True, text=True).stdout
-    found += [f"process {line}" for line in out.splitlines() if not _zombie(line)]
-    for pattern in ("mininet:", "labtool:h", "labtool:c"):  # host shells (ours: labtool:<host>)
+    found += [f"process {line}" for line in out.splitlines() if ours(line)]
+    for pattern in ("mininet:", "labtool:"):  # host shells (ours are named labtool:<host>)
         out = subprocess.run(["pgrep", "-af", pattern], capture_output=True, text=True).stdout
-        found += [f"process {line}" for line in out.splitlines() if not _zombie(line)]
+        found += [f"process {line}" for line in out.splitlines()
+                  if ours(line) and "pytest" not in line and "labtool.cli" not in line]
     root_ns = os.stat("/proc/self/ns/net").st_ino
     out = subprocess.run(["pgrep", "-ax", "sleep infinity"], capture_output=True, text=True).stdout
     for line in out.splitlines():  # a switch namespace's holder (netns.py)
@@ -46,11 +58,12 @@ def leftovers() -> list[str]:
             foreign = os.stat(f"/proc/{line.split()[0]}/ns/net").st_ino != root_ns
         except OSError:
             continue
-        if foreign and not _zombie(line):
+        if foreign and ours(line):
             found.append(f"switch namespace holder {line}")
-    reg = Path("/run/labtool")
-    if reg.is_dir():
-        found += [f"registry {p}" for p in reg.iterdir()]
+    live_owners = {str(r.owner.pid) for r in live}
+    if registry.REGISTRY_DIR.is_dir():
+        found += [f"registry {p}" for p in registry.REGISTRY_DIR.iterdir()
+                  if p.name.split(".")[0] not in live_owners]
     return found
 
 
