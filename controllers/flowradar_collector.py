@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -47,14 +48,15 @@ FIELD_ORDERS = (
     ("dst", "src", "dport", "sport", "proto"),
     ("sport", "dport", "proto", "src", "dst"),
 )
-FIELD_BYTES = {"src": 4, "dst": 4, "sport": 2, "dport": 2, "proto": 1}
+# the same orders as struct formats (flow_bytes is called for every candidate flow a
+# verifier draws: struct is much faster than joining field by field)
+_ORDER_FORMATS = ("!IIHHB", "!IIHHB", "!HHBII")
+_ORDER_INDEXES = ((0, 1, 2, 3, 4), (1, 0, 3, 2, 4), (2, 3, 4, 0, 1))
 
 
 def flow_bytes(flow: Flow, order: int) -> bytes:
     """Hash input number `order` of a flow (see FIELD_ORDERS)."""
-    values = dict(zip(("src", "dst", "sport", "dport", "proto"), flow))
-    return b"".join(values[name].to_bytes(FIELD_BYTES[name], "big")
-                    for name in FIELD_ORDERS[order])
+    return struct.pack(_ORDER_FORMATS[order], *(flow[i] for i in _ORDER_INDEXES[order]))
 
 
 @dataclass(frozen=True)
@@ -69,14 +71,17 @@ class Layout:
     def filter_positions(self, flow: Flow) -> tuple[int, ...]:
         return _filter_positions(self, flow)
 
+    def filter_position(self, flow: Flow, j: int) -> int:
+        """Filter bit number j of a flow alone (uncached)."""
+        return hashes.crc32(flow_bytes(flow, j)) % self.filter_bits
+
     def cell_positions(self, flow: Flow) -> tuple[int, ...]:
         return _cell_positions(self, flow)
 
 
 @functools.lru_cache(maxsize=65536)
 def _filter_positions(layout: Layout, flow: Flow) -> tuple[int, ...]:
-    return tuple(hashes.crc32(flow_bytes(flow, j)) % layout.filter_bits
-                 for j in range(FILTER_HASHES))
+    return tuple(layout.filter_position(flow, j) for j in range(FILTER_HASHES))
 
 
 @functools.lru_cache(maxsize=65536)
@@ -145,14 +150,32 @@ class ReferenceEncoder:
             for c in cells:
                 regs.packet_count[c] += 1
 
+    def packets(self, flow: Flow, n: int) -> None:
+        """n packets of one flow in a row: the first as packet() says, then every
+        filter bit of the flow is set, so the others only count."""
+        if n <= 0:
+            return
+        self.packet(flow)
+        for c in self.regs.layout.cell_positions(flow):
+            self.regs.packet_count[c] += n - 1
+
 
 @dataclass
 class Decoded:
-    """One switch's decode: the flows found, and whether the table was emptied."""
+    """One switch's decode: the flows found, whether the table was emptied, and if not,
+    how many flows are still encoded in it (undecodable: too many for its cells; the
+    flows found are still exact, the counts unknown)."""
 
     flows: set[Flow]
     complete: bool
     counts: dict[Flow, int] | None = None  # packets per flow (network_decode only)
+    remaining: int = 0
+
+    def summary(self) -> str:
+        if self.complete:
+            return f"complete: {len(self.flows)} flows"
+        return (f"undecodable: {len(self.flows)} flows decoded, {self.remaining} still "
+                "encoded (more flows than its cells can separate)")
 
 
 def _remove(regs: Registers, flow: Flow) -> None:
@@ -184,10 +207,15 @@ def _emptied(regs: Registers) -> bool:
     return not any(regs.flow_count) and not any(regs.xor_addrs) and not any(regs.xor_ports)
 
 
+def _remaining(regs: Registers) -> int:
+    """Flows still encoded: each flow has exactly one cell in the first part."""
+    return sum(regs.flow_count[:regs.layout.part_cells])
+
+
 def single_decode(regs: Registers) -> Decoded:
     work, found = regs.copy(), set[Flow]()
     _peel(work, found)
-    return Decoded(found, _emptied(work))
+    return Decoded(found, _emptied(work), remaining=_remaining(work))
 
 
 def network_decode(switches: Mapping[str, Registers]) -> dict[str, Decoded]:
@@ -205,7 +233,10 @@ def network_decode(switches: Mapping[str, Registers]) -> dict[str, Decoded]:
         known = set().union(*found.values())
         for s, regs in work.items():
             for flow in known - found[s]:
-                if regs.in_filter(flow):
+                # in the filter, and in none of its cells is the table empty: a flow
+                # whose cell holds no flow cannot be here (a filter false positive)
+                if regs.in_filter(flow) and all(
+                        regs.flow_count[c] > 0 for c in regs.layout.cell_positions(flow)):
                     found[s].add(flow)
                     _remove(regs, flow)
                     changed = True
@@ -213,7 +244,8 @@ def network_decode(switches: Mapping[str, Registers]) -> dict[str, Decoded]:
     for s, regs in switches.items():
         complete = _emptied(work[s])
         out[s] = Decoded(found[s], complete,
-                         packet_counts(regs, found[s]) if complete else None)
+                         packet_counts(regs, found[s]) if complete else None,
+                         _remaining(work[s]))
     return out
 
 
@@ -324,9 +356,7 @@ def main() -> None:
     decoded = network_decode(snapshots)
     for name, result in decoded.items():
         alone = single_decode(snapshots[name])
-        print(f"{name}: {len(result.flows)} flows "
-              f"(single decode: {len(alone.flows)}, {'complete' if alone.complete else 'stuck'}; "
-              f"network-wide: {'complete' if result.complete else 'stuck'})")
+        print(f"{name}: single decode {alone.summary()}; network-wide {result.summary()}")
         for flow in sorted(result.flows):
             count = result.counts.get(flow, "?") if result.counts is not None else "?"
             print(f"  {describe(flow):<44} {count} packets")

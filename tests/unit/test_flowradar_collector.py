@@ -119,3 +119,44 @@ def test_flow_id_parts_roundtrip(cells: int) -> None:
     flow = (0xC0A80001, 0x0A0000FE, 65535, 1, 6)
     assert col.flow_from_parts(*col.xor_parts(flow)) == flow
     assert col.Layout(4096, cells).part_cells == cells // 3
+
+
+def test_hash_inputs_follow_field_orders_for_any_flow() -> None:
+    sizes = {"src": 4, "dst": 4, "sport": 2, "dport": 2, "proto": 1}
+    for flow in flows(20) + [(0xFFFFFFFF, 0, 0, 65535, 255)]:
+        values = dict(zip(("src", "dst", "sport", "dport", "proto"), flow))
+        for order, names in enumerate(col.FIELD_ORDERS):
+            want = b"".join(values[n].to_bytes(sizes[n], "big") for n in names)
+            assert col.flow_bytes(flow, order) == want
+            assert LAYOUT.filter_position(flow, order) == \
+                hashes.crc32(want) % LAYOUT.filter_bits == LAYOUT.filter_positions(flow)[order]
+
+
+def test_bulk_packets_equal_packets_one_by_one() -> None:
+    one, bulk = col.ReferenceEncoder(LAYOUT), col.ReferenceEncoder(LAYOUT)
+    for i, flow in enumerate(flows(40, seed=9)):
+        for _ in range(i % 5 + 1):
+            one.packet(flow)
+        bulk.packets(flow, i % 5 + 1)
+    assert one.regs.by_name() == bulk.regs.by_name()
+
+
+def test_an_overloaded_switch_is_reported_undecodable_with_what_remains() -> None:
+    heavy = {f: 1 for f in flows(140, seed=5)}
+    result = col.network_decode({"only": encode(heavy)})["only"]
+    assert not result.complete and result.counts is None
+    assert result.flows <= set(heavy)
+    assert result.remaining == len(heavy) - len(result.flows) > 0
+    assert "undecodable" in result.summary()
+
+
+def test_a_filter_false_positive_is_not_removed_from_empty_cells() -> None:
+    shared = {f: 2 for f in flows(10, seed=6)}
+    edge = encode(shared)
+    middle = encode(dict(list(shared.items())[:5]))
+    outsider = list(shared)[7]
+    for b in LAYOUT.filter_positions(outsider):  # the middle's filter "holds" it
+        middle.filter[b] = 1
+    result = col.network_decode({"edge": edge, "middle": middle})
+    assert result["middle"].complete and outsider not in result["middle"].flows
+    assert result["middle"].counts == dict(list(shared.items())[:5])
