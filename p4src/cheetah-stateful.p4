@@ -16,7 +16,8 @@
  *     TSval carries the index to the client as the cookie, source = VIP;
  *   - client -> VIP: index = TSecr[15:0]; the packet must belong to the connection
  *     stored there (same hash_S), else it is dropped (a forged cookie); FIN or RST
- *     from the client frees the index (once).
+ *     from the client, or RST from the server (after which the client sends nothing),
+ *     frees the index (once: conn_live).
  *
  * Control-plane contract: as p4src/cheetah.p4 (forward, vip, pool, servers,
  * backends, rr_next); CONNS connection slots (index 0 is never used).
@@ -268,6 +269,16 @@ control MyIngress(inout headers hdr, inout metadata meta,
         default_action = NoAction();
     }
 
+    /* Give meta.conn back to the free stack (the caller checked it is live and this
+     * connection's). */
+    action push_free() {
+        bit<32> top;
+        free_top.read(top, 0);
+        free_stack.write(top, (bit<16>)meta.conn);
+        free_top.write(0, top + 1);
+        conn_live.write(meta.conn, 0);
+    }
+
     /* Replace the low 16 bits of TSval / TSecr (checksum kept right). */
     action set_tsval_low(bit<16> low) {
         bit<32> v = hdr.ts.tsval[31:16] ++ low;
@@ -343,12 +354,8 @@ control MyIngress(inout headers hdr, inout metadata meta,
                     if ((hdr.tcp.flags & 0x05) != 0) {   /* FIN or RST: free the index */
                         bit<1> live;
                         conn_live.read(live, meta.conn);
-                        if (live == 1) {
-                            bit<32> top;
-                            free_top.read(top, 0);
-                            free_stack.write(top, (bit<16>)meta.conn);
-                            free_top.write(0, top + 1);
-                            conn_live.write(meta.conn, 0);
+                        if (live == 1) {           /* once */
+                            push_free();
                         }
                     }
                     hide_timestamp();
@@ -361,6 +368,20 @@ control MyIngress(inout headers hdr, inout metadata meta,
                 /* backend -> client: TSecr echoes the index the SYN carried */
                 meta.conn = (bit<32>)hdr.ts.tsecr[15:0];
                 if (meta.conn != 0 && meta.conn < CONNS) {
+                    if ((hdr.tcp.flags & 0x04) != 0) {
+                        /* the server resets: the client will send nothing more, so the
+                         * index is freed here (if it is this connection's) */
+                        hash(meta.hash, HashAlgorithm.crc16, (bit<16>)0,
+                             { hdr.ipv4.dstAddr, hdr.tcp.dstPort, hdr.ipv4.srcAddr,
+                               hdr.tcp.srcPort, meta.salt }, (bit<32>)65536);
+                        bit<1> live;
+                        bit<16> stored;
+                        conn_live.read(live, meta.conn);
+                        conn_hash.read(stored, meta.conn);
+                        if (live == 1 && stored == meta.hash) {
+                            push_free();
+                        }
+                    }
                     bit<16> client_low;
                     conn_client_ts.read(client_low, meta.conn);
                     set_tsecr_low(client_low);

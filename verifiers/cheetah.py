@@ -3,52 +3,166 @@
 Must prove, with real TCP connections from the clients' own Linux stacks to small
 echo servers on the backends that answer with their own name: new connections
 spread per the policy (round robin over the pool); every message of a connection is
-answered by the same backend and no connection resets; the cookie in the TCP
-timestamp is hash_S(connection) XOR server id with the salt the control plane set
-(so the salt is not a constant of the program); while connections are open,
+answered by the same backend and no connection resets; while connections are open,
 removing a backend from the pool keeps those connections working and steers new
 ones elsewhere, and adding one back does not disturb old connections.
+
+Beyond the course's configuration (the controller's VIP, MAC, salt, server ids and
+pool), the verifier reconfigures the program through the contract with values drawn
+from the run's seed (other salts, VIP address, VIP port, load balancer MAC, server
+ids up to 0xFFFF, pools of one, of a few and of as many entries as the pool table
+holds, round robin wrapping at its end) and checks again, so nothing of the course's
+values may be built into the program. Every segment crossing s1 is captured on s1's
+ports and compared byte for byte with the reference model (verifiers/cheetah_model.py):
+cookie = hash_S(connection) XOR server id in the low 16 bits of TSval with the
+server's high bits, VIP and load balancer MAC as sources, valid checksums, nothing
+else changed. Connections end every way Linux ends them: FIN or RST, from the client
+or from the server. Raw segments exercise the miss paths (a cookie naming no server,
+traffic to another host, to an unknown host).
 """
 
 from __future__ import annotations
 
-import ipaddress
+import ctypes
+import fcntl
+import os
 import socket
 import struct
 import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 
-from labtool import hashes
-from labtool.checks import CheckFailed
+from labtool.checks import CheckFailed, HarnessError
 from labtool.context import LabContext
+from labtool.controlplane import Entry
 from labtool.loader import load_module
+from labtool.manifest import host_intf
+from labtool.pktdiff import summary
 
 ctl: Any = load_module(Path(__file__).resolve().parents[1] / "controllers" / "cheetah.py",
                        "controller")
+model: Any = load_module(Path(__file__).with_name("cheetah_model.py"), "cheetah_model")
 TIMEOUT_S = 2.0
+ENDS_WAIT_S = 1.0        # how long the servers may take to notice a connection's end
+MAX_POOL = 1024          # pool entries the verifier installs at most (the table's size)
+CLOSE_KINDS = ("client FIN", "client RST", "server FIN", "server RST")
+SERVER_SEES = {"client FIN": ["fin"], "client RST": ["rst"], "server FIN": ["close"],
+               "server RST": ["reset"]}
 
+
+# -- configuration through the contract ------------------------------------------------
+
+@dataclass
+class Config:
+    """Everything the control plane decides: the VIP, its MAC, the salt, server ids, pool."""
+
+    vip: str
+    lb_mac: str
+    port: int
+    salt: int
+    ids: dict[str, int]
+    pool: list[str]
+
+    def server_id(self, backend: str) -> int:
+        return self.ids[backend]
+
+    def backend_of(self, server_id: int) -> str | None:
+        return next((b for b, i in self.ids.items() if i == server_id), None)
+
+
+def course_config(lab: LabContext) -> Config:
+    return Config(ctl.VIP, ctl.VIP_MAC, ctl.VIP_PORT, ctl.current_salt(lab),
+                  {b: ctl.server_id(b) for b in ctl.BACKENDS}, list(ctl.BACKENDS))
+
+
+def draw_config(lab: LabContext, used_vips: set[str]) -> Config:
+    """A configuration other than the course's: server ids far apart and up to the
+    16-bit limit, another VIP address, port, MAC and salt."""
+    rng = lab.rng
+    ids = [0xFFFF, 0xFFFE] + rng.sample(range(1, 0xFFFE), len(ctl.BACKENDS) - 2)
+    rng.shuffle(ids)
+    taken = {h.ip for h in lab.hosts.values()} | used_vips
+    vip = rng.choice([f"10.0.0.{n}" for n in range(7, 255) if f"10.0.0.{n}" not in taken])
+    mac = "02:" + ":".join(f"{rng.randrange(256):02x}" for _ in range(5))
+    port = rng.choice([1, 65535, rng.randrange(1024, 65535)])
+    salt = rng.choice([0xFFFFFFFF, rng.getrandbits(32)])
+    pool = rng.sample(ctl.BACKENDS, rng.randrange(2, len(ctl.BACKENDS) + 1))
+    return Config(vip, mac, port, salt, dict(zip(ctl.BACKENDS, ids)), pool)
+
+
+def apply_config(lab: LabContext, cfg: Config) -> None:
+    """Install `cfg` with the contract's tables (servers, backends, pool, vip, rr_next)."""
+    s1 = lab.switch("s1")
+    s1.table_clear("servers")
+    s1.table_add_many("servers", [
+        Entry({"meta.server_id": cfg.ids[b]}, "to_server",
+              {"ip": lab.host(b).ip, "mac": lab.host(b).mac, "port": lab.host(b).port})
+        for b in ctl.BACKENDS])
+    s1.table_clear("backends")
+    s1.table_add_many("backends", [
+        Entry({"hdr.ipv4.srcAddr": lab.host(b).ip}, "from_backend",
+              {"server_id": cfg.ids[b], "salt": cfg.salt, "vip_ip": cfg.vip,
+               "vip_mac": cfg.lb_mac})
+        for b in ctl.BACKENDS])
+    set_pool(lab, cfg, cfg.pool)
+    for client in ctl.CLIENTS:
+        done = lab.host_run(client, ["ip", "neigh", "replace", cfg.vip, "lladdr", cfg.lb_mac,
+                                     "dev", f"{client}-eth0", "nud", "permanent"])
+        if done.returncode != 0:
+            raise HarnessError(f"{client}: static ARP for {cfg.vip}: {done.stderr.strip()}")
+
+
+def set_pool(lab: LabContext, cfg: Config, pool: list[str], next_index: int = 0) -> None:
+    """New connections go round robin over `pool`, starting at `next_index`."""
+    s1 = lab.switch("s1")
+    cfg.pool = list(pool)
+    s1.table_clear("pool")
+    s1.table_add_many("pool", [Entry({"meta.pool_index": i}, "pick",
+                                     {"server_id": cfg.ids[b]}) for i, b in enumerate(pool)])
+    s1.table_clear("vip")
+    s1.table_add("vip", {"hdr.ipv4.dstAddr": cfg.vip}, "vip_hit",
+                 {"salt": cfg.salt, "pool_size": len(pool)})
+    s1.register_write("rr_next", 0, next_index)
+
+
+def pool_capacity(lab: LabContext) -> int:
+    """How many entries the program's pool table holds (its P4Info size)."""
+    size = int(lab.switch("s1").schema.tables["pool"].size or 0)
+    return min(size, MAX_POOL) if size > 0 else 64
+
+
+# -- backends: echo servers that also end connections on request -----------------------
 
 class EchoServers:
-    """On every backend, a TCP server in its namespace answering "<name>:<message>"."""
+    """On every backend, TCP servers in its namespace answering "<name>:<message>" on
+    each of `ports`. "!close" makes the server close after answering (FIN), "!reset"
+    answer, then reset (RST) at the next message, "!half" answer and keep its side
+    open after the client's FIN. `ends[(client ip, port)]` records how each
+    connection ended as the server saw it: fin, rst, close, reset."""
 
-    def __init__(self, lab: LabContext, backends: tuple[str, ...], port: int) -> None:
+    def __init__(self, lab: LabContext, backends: tuple[str, ...], ports: list[int]) -> None:
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
         self.listeners: list[socket.socket] = []
+        self.ends: dict[tuple[str, int], list[str]] = {}
+        self.lock = threading.Lock()
         for name in backends:
-            sock = lab.host_socket(name)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((lab.host(name).ip, port))
-            sock.listen(64)
-            sock.settimeout(0.1)
-            self.listeners.append(sock)
-            self._start(self._accept, sock, name)
+            for port in ports:
+                sock = lab.host_socket(name)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind((lab.host(name).ip, port))
+                sock.listen(128)
+                sock.settimeout(0.1)
+                self.listeners.append(sock)
+                self._start(self._accept, sock, name)
 
-    def _start(self, fn: Any, *args: Any) -> None:
+    def _start(self, fn: Callable[..., None], *args: Any) -> None:
         thread = threading.Thread(target=fn, args=args, daemon=True)
         thread.start()
         self.threads.append(thread)
@@ -56,15 +170,20 @@ class EchoServers:
     def _accept(self, sock: socket.socket, name: str) -> None:
         while not self.stop.is_set():
             try:
-                conn, _ = sock.accept()
+                conn, peer = sock.accept()
             except TimeoutError:
                 continue
             except OSError:
                 return
-            self._start(self._echo, conn, name)
+            self._start(self._echo, conn, name, (peer[0], peer[1]))
 
-    def _echo(self, conn: socket.socket, name: str) -> None:
+    def _end(self, peer: tuple[str, int], how: str) -> None:
+        with self.lock:
+            self.ends.setdefault(peer, []).append(how)
+
+    def _echo(self, conn: socket.socket, name: str, peer: tuple[str, int]) -> None:
         conn.settimeout(0.2)
+        mode = ""
         with conn:
             while not self.stop.is_set():
                 try:
@@ -72,10 +191,38 @@ class EchoServers:
                 except TimeoutError:
                     continue
                 except OSError:
+                    self._end(peer, "rst")
                     return
                 if not data:
+                    self._end(peer, "fin")
+                    if mode == "!half":
+                        self._wait_closed(conn)
+                    return
+                if mode == "!reset":
+                    self._end(peer, "reset")
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     return
                 conn.sendall(name.encode() + b":" + data)
+                mode = data.decode(errors="replace")
+                if mode == "!close":
+                    self._end(peer, "close")
+                    return
+
+    def _wait_closed(self, conn: socket.socket) -> None:
+        """Keep a half-closed connection open until the client resets it."""
+        deadline = time.monotonic() + ENDS_WAIT_S
+        while time.monotonic() < deadline and not self.stop.is_set():
+            if tcp_state(conn) == TCP_CLOSE:
+                return
+            time.sleep(0.005)
+
+    def wait_ends(self, peers: list[tuple[str, int]], count: int = 1) -> None:
+        deadline = time.monotonic() + ENDS_WAIT_S
+        while time.monotonic() < deadline:
+            with self.lock:
+                if all(len(self.ends.get(p, [])) >= count for p in peers):
+                    return
+            time.sleep(0.005)
 
     def close(self) -> None:
         self.stop.set()
@@ -85,20 +232,43 @@ class EchoServers:
             thread.join(1)
 
 
-class Connection:
-    """A client's TCP connection to the VIP."""
+TCP_CLOSE = 7
 
-    def __init__(self, lab: LabContext, client: str, n: int) -> None:
-        self.client, self.n = client, n
+
+def tcp_state(sock: socket.socket) -> int:
+    return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]
+
+
+# -- clients ---------------------------------------------------------------------------
+
+class Connection:
+    """A client's TCP connection to the VIP of `cfg`."""
+
+    def __init__(self, lab: LabContext, client: str, n: int, cfg: Config,
+                 timeout: float = TIMEOUT_S) -> None:
+        self.client, self.n, self.cfg = client, n, cfg
         self.sock = lab.host_socket(client)
-        self.sock.settimeout(TIMEOUT_S)
+        self.sock.settimeout(timeout)
         try:
-            self.sock.connect((ctl.VIP, ctl.VIP_PORT))
+            self.sock.connect((cfg.vip, cfg.port))
         except OSError as exc:
             self.sock.close()
-            raise CheckFailed(f"connection {n} from {client} to {ctl.VIP}:{ctl.VIP_PORT} "
+            raise CheckFailed(f"connection {n} from {client} to {cfg.vip}:{cfg.port} "
                               f"failed: {exc.__class__.__name__}: {exc}") from None
+        self.sock.settimeout(TIMEOUT_S)
+        self.addr: tuple[str, int] = self.sock.getsockname()
         self.backend: str | None = None
+        self.closed = False
+        self.cookies: set[int] = set()   # cookies seen in its TSvals (stateful checks)
+
+    def __repr__(self) -> str:
+        return f"connection {self.n} ({self.client}:{self.addr[1]})"
+
+    def _fail(self, what: str, exc: BaseException | None = None) -> CheckFailed:
+        cause = f": {exc.__class__.__name__}: {exc}" if exc else ""
+        return CheckFailed(f"{self} to {self.cfg.vip}:{self.cfg.port}"
+                           f"{f' (backend {self.backend})' if self.backend else ''}: "
+                           f"{what}{cause}")
 
     def ask(self, message: str) -> str:
         """Send a message, return the name of the backend that answered it."""
@@ -106,17 +276,15 @@ class Connection:
             self.sock.sendall(message.encode())
             reply = self.sock.recv(1024).decode(errors="replace")
         except OSError as exc:
-            raise CheckFailed(f"connection {self.n} from {self.client}: {message!r}: "
-                              f"{exc.__class__.__name__}: {exc}") from None
+            raise self._fail(f"{message!r}", exc) from None
         name, _, echoed = reply.partition(":")
         if echoed != message:
-            raise CheckFailed(f"connection {self.n} from {self.client}: sent {message!r}, "
-                              f"got {reply!r}" + (" (connection closed)" if not reply else ""))
+            raise self._fail(f"sent {message!r}, got {reply!r}"
+                             + (" (connection closed)" if not reply else ""))
         if self.backend is None:
             self.backend = name
         elif name != self.backend:
-            raise CheckFailed(f"connection {self.n} from {self.client}: answered by "
-                              f"{self.backend}, then by {name}")
+            raise self._fail(f"answered by {self.backend}, then by {name}")
         return name
 
     def retransmissions(self) -> int:
@@ -126,114 +294,557 @@ class Connection:
         info = self.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
         return int(struct.unpack_from("I", info, 100)[0])
 
+    def _expect_end(self, kind: str) -> None:
+        """The server's side has ended (FIN: EOF; RST: reset)."""
+        try:
+            data = self.sock.recv(1024)
+        except ConnectionResetError:
+            data = None
+        except OSError as exc:
+            raise self._fail(f"waiting for the server's {kind}", exc) from None
+        if kind == "FIN" and data != b"":
+            raise self._fail("expected the server's FIN (end of stream), got "
+                             + ("a reset" if data is None else repr(data)))
+        if kind == "RST" and data is not None:
+            raise self._fail(f"expected the server's RST, got {data!r}")
+
+    def end(self, kind: str) -> None:
+        """End the connection the way `kind` (one of CLOSE_KINDS) says."""
+        self.closed = True
+        if kind == "client FIN":      # FIN, the server answers with its own FIN
+            self.sock.shutdown(socket.SHUT_WR)
+            self._expect_end("FIN")
+        elif kind == "client RST":    # SO_LINGER 0: close() resets
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        elif kind == "server FIN":
+            self.ask("!close")
+            self._expect_end("FIN")
+        elif kind == "server RST":
+            self.ask("!reset")
+            try:
+                self.sock.sendall(b"!go")
+            except OSError as exc:
+                raise self._fail("after !reset", exc) from None
+            self._expect_end("RST")
+        elif kind == "client FIN then RST":
+            self.ask("!half")
+            self.sock.shutdown(socket.SHUT_WR)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.sock.close()
+
     def close(self) -> None:
+        self.closed = True
         self.sock.close()
 
 
 def no_retransmissions(conns: list[Connection]) -> None:
     for conn in conns:
-        if conn.retransmissions():
-            raise CheckFailed(f"connection {conn.n} from {conn.client} needed "
-                              f"{conn.retransmissions()} retransmission(s): the switch dropped "
-                              "a segment of it (a SYN it found no backend for?)")
+        if not conn.closed and conn.retransmissions():
+            raise CheckFailed(f"{conn} needed {conn.retransmissions()} retransmission(s): "
+                              "the switch dropped a segment of it (a SYN it found no backend "
+                              "for?)")
 
 
-def open_connections(lab: LabContext, count: int, first: int) -> list[Connection]:
+def open_connections(lab: LabContext, count: int, first: int, cfg: Config) -> list[Connection]:
     conns = []
     for i in range(count):
-        conn = Connection(lab, ctl.CLIENTS[i % len(ctl.CLIENTS)], first + i)
+        conn = Connection(lab, ctl.CLIENTS[(first + i) % len(ctl.CLIENTS)], first + i, cfg)
         conns.append(conn)
         conn.ask(f"hello {first + i}")
     return conns
 
 
-def expect_round_robin(conns: list[Connection], pool: list[str]) -> None:
+def expect_round_robin(conns: list[Connection], pool: list[str], start: int = 0) -> None:
     got = [c.backend for c in conns]
-    want = [pool[i % len(pool)] for i in range(len(conns))]
+    want = [pool[(start + i) % len(pool)] for i in range(len(conns))]
     if got != want:
         raise CheckFailed(f"new connections went to {got}; round robin over the pool "
-                          f"{pool} gives {want}")
+                          f"{shorten(pool)} from index {start} gives {want}")
+
+
+def shorten(pool: list[str]) -> str:
+    return str(pool) if len(pool) <= 8 else f"[{', '.join(pool[:3])}, ... ({len(pool)} entries)]"
 
 
 def talk(conns: list[Connection], round_: str) -> None:
     for conn in conns:
-        for k in range(3):
-            conn.ask(f"{round_} {conn.n}.{k}")
+        if not conn.closed:
+            for k in range(2):
+                conn.ask(f"{round_} {conn.n}.{k}")
     no_retransmissions(conns)
 
 
-def cookie_problem(lab: LabContext, frames: list[bytes], conns: list[Connection],
-                   salt: int) -> str | None:
-    """Every segment from the VIP to a client carries cookie = crc16(client IP, client
-    port, VIP, VIP port, salt) XOR server id in the low 16 bits of TSval."""
-    backend_of = {(c.sock.getsockname()[0], c.sock.getsockname()[1]): c.backend for c in conns}
-    seen = 0
-    for frame in frames:
-        pkt = Ether(frame)
-        if IP not in pkt or TCP not in pkt or pkt[IP].src != ctl.VIP:
+def end_connections(lab: LabContext, servers: EchoServers, conns: list[Connection],
+                    kinds: tuple[str, ...] = CLOSE_KINDS) -> None:
+    """End every open connection, cycling through `kinds`; each end must be seen by the
+    other side as the kind it was."""
+    ended = []
+    for i, conn in enumerate(c for c in conns if not c.closed):
+        kind = kinds[i % len(kinds)]
+        conn.end(kind)
+        ended.append((conn, kind))
+    servers.wait_ends([c.addr for c, _ in ended])
+    for conn, kind in ended:
+        seen = servers.ends.get(conn.addr, [])
+        if seen != SERVER_SEES[kind]:
+            raise CheckFailed(f"{conn}, ended by {kind}: its backend saw "
+                              f"{seen or 'nothing'} instead of {SERVER_SEES[kind]}")
+
+
+# -- every frame crossing s1, compared with the model -----------------------------------
+
+ETH_P_ALL = 0x0003
+SOL_PACKET = 263
+PACKET_STATISTICS = 6
+PACKET_OUTGOING = 4
+SO_RCVBUFFORCE = 33
+
+
+SIOCGSKNS = 0x894C       # the network namespace of a socket, as a file descriptor
+CLONE_NEWNET = 0x40000000
+
+
+def _packet_socket(host: str) -> socket.socket:
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 32 * 1024 * 1024)
+    sock.bind((host_intf(host), 0))
+    sock.setblocking(False)
+    return sock
+
+
+def _in_namespace(ns_fd: int, make: Callable[[], socket.socket]) -> socket.socket:
+    """make() run by a thread that joined the network namespace `ns_fd` (a socket keeps
+    the namespace it was created in)."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.setns(ns_fd, CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns")
+            box["sock"] = make()
+        except OSError as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise HarnessError(f"cannot capture on a host's interface: {box['error']}")
+    return box["sock"]  # type: ignore[no-any-return]
+
+
+@dataclass
+class Tapped:
+    host: str          # the host on that port of s1
+    to_host: bool      # s1 sent it to the host (else the host sent it to s1)
+    seg: Any           # cheetah_model.Segment
+
+
+class Tap:
+    """Packet sockets on the hosts' interfaces that see both directions (what each
+    host sent to s1 and what s1 sent it), independent of the program and of the
+    hosts' own captures. Each is opened in its host's namespace, found from an
+    ordinary socket of that host (ioctl SIOCGSKNS)."""
+
+    def __init__(self, lab: LabContext) -> None:
+        self.socks: dict[str, socket.socket] = {}
+        self.carry: list[Tapped] = []   # captured, checked with the next capture
+        for host in lab.hosts:
+            anchor = lab.host_socket(host, socket.SOCK_DGRAM)
+            try:
+                ns = fcntl.ioctl(anchor.fileno(), SIOCGSKNS)
+            finally:
+                anchor.close()
+            try:
+                self.socks[host] = _in_namespace(ns, lambda h=host: _packet_socket(h))
+            finally:
+                os.close(ns)
+
+    def read(self) -> list[Tapped]:
+        out = []
+        for host, sock in self.socks.items():
+            while True:
+                try:
+                    data, addr = sock.recvfrom(65536)
+                except BlockingIOError:
+                    break
+                seg = model.parse(data)
+                if seg is not None:   # the host's own transmissions are toward s1
+                    out.append(Tapped(host, addr[2] != PACKET_OUTGOING, seg))
+            _, drops = struct.unpack("II", sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))
+            if drops:
+                raise HarnessError(f"the capture on {host}'s interface dropped {drops} frames")
+        return out
+
+    def close(self) -> None:
+        for sock in self.socks.values():
+            sock.close()
+
+
+@dataclass
+class Traffic:
+    """Captured segments of known connections, by direction, keyed by the client end."""
+
+    from_backend: dict[tuple[Any, ...], list[Any]] = field(default_factory=dict)
+    to_client: dict[tuple[Any, ...], list[Any]] = field(default_factory=dict)
+    from_client: dict[tuple[Any, ...], list[Any]] = field(default_factory=dict)
+    to_backend: dict[tuple[Any, ...], list[tuple[str, Any]]] = field(default_factory=dict)
+
+
+def sort_traffic(tapped: list[Tapped], clients: set[str]) -> Traffic:
+    t = Traffic()
+    for item in tapped:
+        seg = item.seg
+        if item.host in clients:
+            if item.to_host:
+                t.to_client.setdefault(_down_key(seg), []).append(seg)
+            else:
+                t.from_client.setdefault(_up_key(seg), []).append(seg)
+        elif item.to_host:
+            t.to_backend.setdefault(_up_key(seg), []).append((item.host, seg))
+        else:
+            t.from_backend.setdefault(_down_key(seg), []).append(seg)
+    return t
+
+
+def _down_key(seg: Any) -> tuple[Any, ...]:
+    return (seg.dst_ip, seg.dport, seg.seq, seg.ack, seg.flags, seg.payload)
+
+
+def _up_key(seg: Any) -> tuple[Any, ...]:
+    return (seg.src_ip, seg.sport, seg.seq, seg.ack, seg.flags, seg.payload)
+
+
+def describe(seg: Any) -> str:
+    names = "".join(n for bit, n in zip((1, 2, 4, 8, 16), "FSRPA") if seg.flags & bit)
+    return (f"{seg.src_ip}:{seg.sport} > {seg.dst_ip}:{seg.dport} [{names}] seq {seg.seq} "
+            f"{len(seg.payload)} bytes")
+
+
+CookieRule = Callable[["Connection", Any, Any], tuple[int, int | None]]
+
+
+def check_frames(lab: LabContext, tap: Tap, conns: list[Connection],
+                 cookie_of: CookieRule) -> int:
+    """Every segment of `conns` crossing s1 in either direction is what the model
+    says, byte for byte. cookie_of(conn, segment as the backend sent it, as the
+    client got it) gives the low 16 bits TSval must carry and the TSecr the client
+    must get (None: the backend's). Returns how many segments were compared."""
+    by_addr = {c.addr: c for c in conns}
+    earlier = tap.carry + tap.read()
+    lab.capture(lambda _: True, 1.0, 0.01)   # until the switches hold no frame
+    recent = tap.read()
+    tap.carry = []
+    late = {id(t.seg) for t in recent}
+    traffic = sort_traffic(earlier + recent, set(ctl.CLIENTS))
+    compared = 0
+
+    def in_flight(item: Tapped) -> bool:
+        """A segment captured after the switches were seen idle may still be inside
+        them: it is checked with the next capture instead."""
+        if id(item.seg) in late:
+            tap.carry.append(item)
+            return True
+        return False
+
+    for key, segs in traffic.from_backend.items():
+        conn = by_addr.get((key[0], key[1]))
+        if conn is None or conn.backend is None:
             continue
-        key = (pkt[IP].dst, pkt[TCP].dport)
-        if key not in backend_of or backend_of[key] is None:
+        for seg in segs:
+            outs = traffic.to_client.get(key, [])
+            if not outs and in_flight(Tapped(conn.backend, False, seg)):
+                continue
+            compared += _check_down(conn, seg, outs, cookie_of)
+    for key, segs in traffic.from_client.items():
+        conn = by_addr.get((key[0], key[1]))
+        if conn is None or conn.backend is None:
             continue
-        tsval = next((v[0] for k, v in pkt[TCP].options if k == "Timestamp"), None)
-        if tsval is None:
-            return f"a segment from the VIP to {key[0]}:{key[1]} has no timestamp option"
-        h = hashes.crc16(hashes.fields((int(ipaddress.IPv4Address(key[0])), 32), (key[1], 16),
-                                       (int(ipaddress.IPv4Address(ctl.VIP)), 32),
-                                       (ctl.VIP_PORT, 16), (salt, 32)))
-        want = h ^ ctl.server_id(backend_of[key])
-        if tsval & 0xFFFF != want:
-            return (f"segment to {key[0]}:{key[1]} (backend {backend_of[key]}): TSval low bits "
-                    f"{tsval & 0xFFFF:#06x}, expected hash_S XOR server id = {want:#06x} with "
-                    f"the control plane's salt {salt:#010x}")
-        seen += 1
-    return None if seen else "no segment from the VIP to a client was captured"
+        for seg in segs:
+            if seg.dst_ip != conn.cfg.vip:
+                continue
+            outs2 = traffic.to_backend.get(key, [])
+            if not outs2 and in_flight(Tapped(conn.client, False, seg)):
+                continue
+            compared += _check_up(lab, conn, seg, outs2)
+    return compared
+
+
+def _check_down(conn: Connection, seg: Any, got: list[Any], cookie_of: CookieRule) -> int:
+    """`seg`, sent by the backend, reached the client as the model says (one of the
+    captured candidates with the same sequence numbers, which is then used up)."""
+    if not got:
+        raise CheckFailed(f"{conn}: the switch dropped {describe(seg)} from {conn.backend} "
+                          f"(it never reached {conn.client})")
+    for out in got:
+        cookie, tsecr = cookie_of(conn, seg, out)
+        if model.backend_to_client(seg, conn.cfg.vip, conn.cfg.lb_mac, cookie,
+                                   tsecr) == out.frame:
+            got.remove(out)
+            if out.tsval is not None:
+                conn.cookies.add(out.tsval & 0xFFFF)
+            return 1
+    out = got[0]
+    cookie, tsecr = cookie_of(conn, seg, out)
+    want = model.backend_to_client(seg, conn.cfg.vip, conn.cfg.lb_mac, cookie, tsecr)
+    raise CheckFailed(f"{conn}: {describe(seg)} from {conn.backend} reached "
+                      f"{conn.client} as\n  {_difference(want, out.frame, seg, out)}")
+
+
+def _check_up(lab: LabContext, conn: Connection, seg: Any, got: list[tuple[str, Any]]) -> int:
+    """`seg`, sent by the client, reached its backend as the model says."""
+    if not got:
+        raise CheckFailed(f"{conn}: the switch dropped {describe(seg)} (the client's "
+                          f"segment never reached {conn.backend})")
+    for host, out in got:
+        backend = lab.host(host)
+        if host == conn.backend and model.client_to_backend(
+                seg, out, backend.ip, backend.mac, conn.cfg.lb_mac) == out.frame:
+            got.remove((host, out))
+            return 1
+    host, out = got[0]
+    if host != conn.backend:
+        raise CheckFailed(f"{conn}: {describe(seg)} went to {host}, not to {conn.backend}")
+    backend = lab.host(host)
+    want = model.client_to_backend(seg, out, backend.ip, backend.mac, conn.cfg.lb_mac)
+    raise CheckFailed(f"{conn}: {describe(seg)} reached {host} as\n  "
+                      f"{_difference(want, out.frame, seg, out)}")
+
+
+def _difference(want: bytes, got: bytes, sent: Any, out: Any) -> str:
+    w = model.parse(want)
+    if w is not None and w.tsval is not None and out.tsval is not None \
+            and w.tsval != out.tsval:
+        return (f"TSval {out.tsval:#010x} instead of {w.tsval:#010x} (the backend sent "
+                f"{sent.tsval:#010x}; low 16 bits = cookie, high 16 bits = the server's)")
+    if not model.checksums_ok(got):
+        return "a frame with a wrong IPv4 or TCP checksum (a receiver would drop it)"
+    from labtool.pktdiff import first_difference
+    return first_difference(want, got) or model.first_byte_difference(want, got)
+
+
+def stateless_cookie(conn: Connection, sent: Any, out: Any) -> tuple[int, int | None]:
+    """cookie = hash_S(connection) XOR server id; TSecr as the backend sent it."""
+    cfg = conn.cfg
+    h = model.cookie_hash(conn.addr[0], conn.addr[1], cfg.vip, cfg.port, cfg.salt)
+    return h ^ cfg.server_id(conn.backend), None
+
+
+# -- raw segments: the miss paths -------------------------------------------------------
+
+def rst_segment(lab: LabContext, client: str, dst_ip: str, dst_mac: str, sport: int,
+                dport: int, tsecr: int | None) -> bytes:
+    """A RST (no host answers one) with Linux's NOP NOP timestamp layout."""
+    c = lab.host(client)
+    opts = [("NOP", None), ("NOP", None), ("Timestamp", (0x1234, tsecr))] \
+        if tsecr is not None else []
+    return bytes(Ether(src=c.mac, dst=dst_mac) / IP(src=c.ip, dst=dst_ip)
+                 / TCP(sport=sport, dport=dport, flags="RA", seq=1000, ack=1, options=opts))
+
+
+def sent_alone(lab: LabContext, sender: str, frame: bytes,
+               conns: list[Connection]) -> dict[str, list[bytes]]:
+    """Send one raw frame; what each host got, leaving out the segments of the real
+    connections (a delayed ACK may cross at any time)."""
+    known = {c.addr for c in conns}
+    lab.drain()
+    lab.send(sender, [frame])
+    got = lab.capture(lambda _: False, 1.0, 0.1)
+    out: dict[str, list[bytes]] = {}
+    for host, frames in got.items():
+        for fr in frames:
+            seg = model.parse(fr)
+            if seg is None or ((seg.src_ip, seg.sport) not in known
+                               and (seg.dst_ip, seg.dport) not in known):
+                out.setdefault(host, []).append(fr)
+    return out
+
+
+def expect_alone(lab: LabContext, sender: str, frame: bytes, conns: list[Connection],
+                 what: str, to: str | None = None) -> bytes | None:
+    """`frame` alone reaches host `to` (returned as received) or, to=None, nobody."""
+    got = sent_alone(lab, sender, frame, conns)
+    wrong = {h: f"{len(fs)} frame(s), first {summary(fs[0])}" for h, fs in got.items()
+             if h != to or len(fs) != 1}
+    if wrong or (to is not None and to not in got):
+        where = f"only {to} should get it" if to else "nobody should get it"
+        raise CheckFailed(f"{what}: {where}; got: {wrong or {to: 'nothing'}}")
+    return got[to][0] if to is not None else None
+
+
+def check_cookie_steering(lab: LabContext, cfg: Config, conns: list[Connection]) -> None:
+    """Raw RSTs to the VIP: a cookie naming each server reaches exactly that server as
+    the model says; a cookie naming no server (servers' miss) reaches nobody."""
+    rng = lab.rng
+    client = rng.choice(ctl.CLIENTS)
+    ip = lab.host(client).ip
+    for backend in sorted(cfg.ids, key=lambda b: -cfg.ids[b])[:2]:  # ids 0xFFFF, 0xFFFE
+        sport = rng.randrange(1024, 65536)
+        h = model.cookie_hash(ip, sport, cfg.vip, cfg.port, cfg.salt)
+        tsecr = rng.getrandbits(16) << 16 | (h ^ cfg.ids[backend])
+        sent = rst_segment(lab, client, cfg.vip, cfg.lb_mac, sport, cfg.port, tsecr)
+        got = expect_alone(lab, client, sent, conns, f"a RST from {ip}:{sport} with the "
+                           f"cookie of server id {cfg.ids[backend]:#06x}", backend)
+        s, o = model.parse(sent), model.parse(got or b"")
+        want = model.client_to_backend(s, o, lab.host(backend).ip, lab.host(backend).mac,
+                                       cfg.lb_mac)
+        if want != o.frame:
+            raise CheckFailed(f"a RST with the cookie of {backend} reached it as\n  "
+                              f"{_difference(want, o.frame, s, o)}")
+    unused = next(i for i in (0x8000, 0x7FFF, 0x1234) if cfg.backend_of(i) is None)
+    sport = rng.randrange(1024, 65536)
+    h = model.cookie_hash(ip, sport, cfg.vip, cfg.port, cfg.salt)
+    sent = rst_segment(lab, client, cfg.vip, cfg.lb_mac, sport, cfg.port, h ^ unused)
+    expect_alone(lab, client, sent, conns, f"a RST whose cookie names server id {unused:#06x}, "
+                 "which no server has (the servers table's miss)")
+
+
+def check_other_destinations(lab: LabContext, cfg: Config, conns: list[Connection]) -> None:
+    """TCP to a host that is not the VIP is plain forwarding (vip's miss path): it
+    arrives unchanged; TCP to an address nobody has (forward's miss path) is dropped."""
+    a = lab.rng.choice(ctl.CLIENTS)
+    b = lab.rng.choice(sorted(h for h in lab.hosts if h != a))
+    sent = rst_segment(lab, a, lab.host(b).ip, lab.host(b).mac, 40000, cfg.port, 77)
+    got = expect_alone(lab, a, sent, conns, f"TCP from {a} to {b} (not the VIP)", b)
+    if got != sent:
+        from labtool.pktdiff import first_difference
+        raise CheckFailed(f"TCP from {a} to {b} (not the VIP) was changed: "
+                          f"{first_difference(sent, got or b'')}")
+    taken = {h.ip for h in lab.hosts.values()} | {cfg.vip, ctl.VIP}
+    nobody = next(f"10.0.0.{n}" for n in range(250, 7, -1) if f"10.0.0.{n}" not in taken)
+    expect_alone(lab, a, rst_segment(lab, a, nobody, cfg.lb_mac, 40001, cfg.port, 77), conns,
+                 f"TCP to {nobody}, which no host has (the forward table's miss)")
+
+
+# -- the checks -------------------------------------------------------------------------
+
+def opened(lab: LabContext, what: str, conns: list[Connection], count: int, cfg: Config,
+           pool: list[str], start: int = 0) -> list[Connection]:
+    """Open `count` new connections (appended to `conns`), which must go round robin
+    over `pool` from index `start`, without a retransmission."""
+    new: list[Connection] = []
+    with lab.check(what):
+        try:
+            for i in range(count):
+                conn = Connection(lab, ctl.CLIENTS[(len(conns) + i) % len(ctl.CLIENTS)],
+                                  len(conns) + i + 1, cfg)
+                new.append(conn)
+                conn.ask(f"hello {conn.n}")
+        finally:
+            conns += new
+        expect_round_robin(new, pool, start)
+        no_retransmissions(new)
+    return new
+
+
+def frames_check(lab: LabContext, tap: Tap, conns: list[Connection],
+                 cookie_of: CookieRule, what: str) -> None:
+    with lab.check(what):
+        if not check_frames(lab, tap, conns, cookie_of):
+            raise CheckFailed("no segment of the connections was captured on the links of s1")
+
+
+def course_phase(lab: LabContext, servers: EchoServers, tap: Tap, conns: list[Connection],
+                 cookie_of: CookieRule, cookie_rule: str,
+                 forged: Callable[[LabContext, list[Connection]], None] | None = None) -> None:
+    """The course's configuration (the controller's), pool changes with open connections;
+    `forged` adds checks while the first connections are open."""
+    cfg = course_config(lab)
+    pool = list(cfg.pool)
+    opened(lab, f"new connections go round robin over the pool {pool}", conns, 2 * len(pool),
+           cfg, pool)
+    with lab.check("every message of a connection is answered by the same backend; "
+                   "no connection resets"):
+        if not conns:
+            raise CheckFailed("no connection was established to test")
+        talk(conns, "round 1")
+    frames_check(lab, tap, conns, cookie_of,
+                 f"every segment crossing s1 is what the model says: {cookie_rule}, VIP and "
+                 "load balancer MAC as sources toward clients, the server's address toward "
+                 "it, valid checksums, nothing else changed")
+    if forged is not None:
+        forged(lab, conns)
+    rest = [b for b in pool if b != "h4"]
+    with lab.check("removing h4 from the pool: open connections (h4's too) keep working"):
+        ctl.set_pool(lab, rest)
+        talk(conns, "round 2")
+    opened(lab, f"... and new ones go round robin over the rest {rest}", conns,
+           2 * len(rest), cfg, rest)
+    with lab.check("adding h4 back: open connections are not disturbed"):
+        ctl.set_pool(lab, pool)
+        talk(conns, "round 3")
+    opened(lab, "... and new ones reach h4 again", conns, len(pool), cfg, pool)
+    with lab.check(f"connections end every way Linux ends them ({', '.join(CLOSE_KINDS)}): "
+                   "the other side sees exactly that end"):
+        end_connections(lab, servers, conns)
+    frames_check(lab, tap, conns, cookie_of,
+                 "the segments of the pool changes and of every kind of end match the model")
+
+
+def seeded_phase(lab: LabContext, servers: EchoServers, tap: Tap, conns: list[Connection],
+                 cfg: Config, cookie_of: CookieRule,
+                 raw_checks: Callable[[LabContext, Config, list[Connection]], None]) -> None:
+    """A configuration drawn from the seed, installed through the contract."""
+    ids = ", ".join(f"{b}={cfg.ids[b]:#06x}" for b in ctl.BACKENDS)
+    with lab.check(f"reconfigured through the contract: VIP {cfg.vip}:{cfg.port}, MAC "
+                   f"{cfg.lb_mac}, salt {cfg.salt:#010x}, server ids {ids}"):
+        apply_config(lab, cfg)
+    pool = list(cfg.pool)
+    mine = opened(lab, f"new connections go round robin over the pool {pool}", conns,
+                  2 * len(pool), cfg, pool)
+    with lab.check("every message is answered by the connection's backend"):
+        talk(mine, "seeded")
+    frames_check(lab, tap, mine, cookie_of,
+                 "every segment matches the model with the new salt, VIP, port, MAC and ids")
+    with lab.check("raw segments: cookies steer to their server, a cookie naming no server "
+                   "reaches nobody, other destinations are plain forwarding, unknown ones "
+                   "dropped"):
+        raw_checks(lab, cfg, conns)
+    single = [lab.rng.choice(ctl.BACKENDS)]
+    set_pool(lab, cfg, single)
+    mine += opened(lab, f"a pool of one ({single[0]}): every new connection goes there",
+                   conns, 2, cfg, single)
+    size = pool_capacity(lab)
+    full = wrapping_pool(lab, size)
+    set_pool(lab, cfg, full, size - 2)
+    mine += opened(lab, f"a pool of {size} entries (the pool table's size), round robin "
+                   f"from index {size - 2}: wraps to index 0", conns, 4, cfg, full, size - 2)
+    with lab.check("the seeded connections end every way Linux ends them"):
+        talk(mine, "before the end")
+        end_connections(lab, servers, mine)
+    frames_check(lab, tap, mine, cookie_of, "... and all their segments match the model")
+
+
+def wrapping_pool(lab: LabContext, size: int) -> list[str]:
+    """`size` entries where the four around the wrap (size-2, size-1, 0, 1) differ
+    from their neighbours, so an off-by-one shows as the wrong backend or a miss."""
+    pool = [lab.rng.choice(ctl.BACKENDS) for _ in range(size)]
+    if size < 4:
+        return pool
+    edge = lab.rng.sample(ctl.BACKENDS, 4)
+    pool[size - 2], pool[size - 1], pool[0], pool[1 % size] = edge
+    return pool
+
+
+def stateless_raw(lab: LabContext, cfg: Config, conns: list[Connection]) -> None:
+    check_cookie_steering(lab, cfg, conns)
+    check_other_destinations(lab, cfg, conns)
 
 
 def verify(lab: LabContext) -> None:
-    servers = EchoServers(lab, ctl.BACKENDS, ctl.VIP_PORT)
+    first = draw_config(lab, {ctl.VIP})
+    second = draw_config(lab, {ctl.VIP, first.vip})
+    servers = EchoServers(lab, ctl.BACKENDS, sorted({ctl.VIP_PORT, first.port, second.port}))
+    tap = Tap(lab)
     conns: list[Connection] = []
+    rule = "cookie = crc16(client, VIP, salt) XOR server id in TSval's low 16 bits"
     try:
-        for client in ctl.CLIENTS:  # what arrives at the clients from now on is inspected
-            lab.port(client).read_ready()
-        pool = list(ctl.BACKENDS)
-        with lab.check(f"new connections go round robin over the pool {pool}"):
-            conns += open_connections(lab, 2 * len(pool), 1)
-            expect_round_robin(conns, pool)
-            no_retransmissions(conns)
-
-        with lab.check("every message of a connection is answered by the same backend; "
-                       "no connection resets"):
-            if not conns:
-                raise CheckFailed("no connection was established to test")
-            talk(conns, "round 1")
-
-        with lab.check("the TCP timestamp cookie is crc16(client, VIP, salt) XOR server id, "
-                       "with the salt the control plane set"):
-            frames = [r.data for c in ctl.CLIENTS for r in lab.port(c).read_ready()]
-            problem = cookie_problem(lab, frames, conns, ctl.current_salt(lab))
-            if problem:
-                raise CheckFailed(problem)
-
-        with lab.check("removing h4 from the pool: open connections (h4's too) keep working, "
-                       "new ones go round robin over the rest"):
-            rest = [b for b in pool if b != "h4"]
-            ctl.set_pool(lab, rest)
-            talk(conns, "round 2")
-            new = open_connections(lab, 2 * len(rest), len(conns) + 1)  # wraps around
-            conns += new
-            expect_round_robin(new, rest)
-            no_retransmissions(new)
-
-        with lab.check("adding h4 back: open connections are not disturbed, new ones reach "
-                       "h4 again"):
-            ctl.set_pool(lab, pool)
-            talk(conns, "round 3")
-            new = open_connections(lab, len(pool), len(conns) + 1)
-            conns += new
-            expect_round_robin(new, pool)
-            no_retransmissions(new)
+        course_phase(lab, servers, tap, conns, stateless_cookie, rule)
+        for cfg in (first, second):
+            seeded_phase(lab, servers, tap, conns, cfg, stateless_cookie, stateless_raw)
     finally:
         for conn in conns:
             conn.close()
         servers.close()
+        tap.close()
