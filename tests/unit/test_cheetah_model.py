@@ -71,3 +71,34 @@ def test_client_to_backend_takes_the_hidden_timestamp_from_the_output() -> None:
 def test_cookie_hash_is_crc16_of_the_connection_and_salt() -> None:
     want = hashes.crc16(bytes([10, 0, 0, 1, 0x9C, 0x40, 10, 0, 0, 100, 0, 80, 1, 2, 3, 4]))
     assert model.cookie_hash("10.0.0.1", 40000, "10.0.0.100", 80, 0x01020304) == want
+
+
+ver: Any = load_module(Path(__file__).resolve().parents[2] / "verifiers" / "cheetah.py",
+                       "cheetah_verifier")
+
+
+class FakeLab:
+    def __init__(self, seed: int) -> None:
+        import random
+        self.rng = random.Random(seed)
+        self.hosts = {f"h{n}": type("H", (), {"ip": f"10.0.0.{n}"})() for n in range(1, 7)}
+
+
+def test_seeded_configurations_stay_inside_the_contract_and_away_from_the_course() -> None:
+    for seed in range(50):
+        cfg = ver.draw_config(FakeLab(seed), {"10.0.0.100"})
+        ids = list(cfg.ids.values())
+        assert len(set(ids)) == len(ids) and {0xFFFF, 0xFFFE} <= set(ids)
+        assert all(1 <= i <= 0xFFFF for i in ids)
+        assert cfg.vip not in {f"10.0.0.{n}" for n in range(1, 7)} | {"10.0.0.100"}
+        assert 2 <= len(cfg.pool) <= 4 and set(cfg.pool) <= set(cfg.ids)
+        assert 1 <= cfg.port <= 65535 and cfg.port != 80
+        assert int(cfg.lb_mac.split(":")[0], 16) & 1 == 0   # a unicast MAC
+
+
+def test_the_wrapping_pool_differs_around_its_end() -> None:
+    for seed in range(20):
+        pool = ver.wrapping_pool(FakeLab(seed), 64)
+        assert len(pool) == 64
+        edge = [pool[62], pool[63], pool[0], pool[1]]
+        assert len(set(edge)) == 4   # an off-by-one lands on another backend
