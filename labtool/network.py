@@ -34,7 +34,7 @@ from .bmv2 import READY_TIMEOUT_S, SwitchProcess
 from .bmv2rings import InputRings
 from .compiler import Artifacts
 from .errors import NetworkError
-from .manifest import Lab, host_intf, switch_intf, switch_port_mac
+from .manifest import Lab, host_intf, switch_intf
 from .netdev import disable_segmentation_offloads
 from .registry import RunRecord, interface_exists
 from .switchidle import SwitchIdleProbe
@@ -201,8 +201,7 @@ class LabNetwork:
                 else:
                     kwargs[f"intfName{i}"] = switch_intf(end.node, end.port or 0)
                     kwargs[f"port{i}"] = end.port
-                    kwargs[f"addr{i}"] = switch_port_mac(lab.switches[end.node].device_id,
-                                                         end.port or 0)
+                    kwargs[f"addr{i}"] = lab.port_mac(end.node, end.port or 0)
             net.addLink(link.a.node, link.b.node, **kwargs)
         for node in net.hosts:  # answers of the interface configuration sent above
             if node.waiting:
@@ -240,10 +239,17 @@ class LabNetwork:
             cmds += [f"ip neigh replace {o.ip} lladdr {o.mac} dev {intf} nud permanent"
                     for o in hosts.values() if o.name != host.name]
             if host.gateway:
+                # the gateway is the switch port facing the host (p4-utils' l3/mixed)
+                port_mac = self.lab.port_mac(*self.lab.host_port[host.name])
+                cmds.append(f"ip neigh replace {host.gateway} lladdr {port_mac} dev {intf} "
+                            "nud permanent")
                 cmds.append(f"ip route replace default via {host.gateway} dev {intf} onlink")
             else:
                 cmds.append(f"ip route replace default dev {intf}")
             node.cmd(" ; ".join(cmds))
+            # Mininet's own commands (pingall, iperf, dump) read addresses from its
+            # interface objects, which were created without one
+            node.intf(intf).ip, node.intf(intf).prefixLen = host.ip, host.prefixlen
 
     def host_pid(self, name: str) -> int:
         assert self.net is not None
@@ -311,9 +317,9 @@ class LabNetwork:
                     ends.append((end.node, 0, host_intf(end.node), host.mac,
                                  f"{host.ip}/{host.prefixlen}"))
                 else:
-                    mac = switch_port_mac(self.lab.switches[end.node].device_id, end.port or 0)
+                    mac = self.lab.port_mac(end.node, end.port or 0)
                     ends.append((end.node, end.port, switch_intf(end.node, end.port or 0), mac,
-                                 None))
+                                 self.lab.port_ips.get((end.node, end.port or 0))))
             (n1, p1, i1, a1, ip1), (n2, p2, i2, a2, ip2) = ends
             links.append({"source": n1, "target": n2, "node1": n1, "node2": n2, "port1": p1,
                           "port2": p2, "intfName1": i1, "intfName2": i2, "addr1": a1,
