@@ -115,7 +115,7 @@ def test_mininet_cli_commands() -> None:
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     assert "h1 h1-eth0:s1-eth1" in out                  # net
-    assert "<Host h1: h1-eth0:10.0.0.1" in out           # dump
+    assert "h1: h1-eth0:10.0.0.1 pid=" in out           # dump
     assert "h1-eth0<->s1-eth1 (OK OK)" in out            # links
     assert "*** Results: ['" in out and "bits/sec" in out  # iperf
     assert "inet 10.0.0.1/24" in out                     # <host> <cmd>
