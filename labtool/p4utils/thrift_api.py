@@ -362,11 +362,12 @@ class SimpleSwitchThriftAPI(CompatAPI):
             if len(index) != 2:
                 raise ControlPlaneError(f"{self.control.name}: register_write index must be an "
                                         f"int or [start, end], not {index!r}")
+            # BMv2's range write: cells start .. end-1 (measured), as with p4-utils
             start, end = int(index[0]), int(index[1])
             size = self.control.register_size(register_name)
-            if not 0 <= start <= end < size:
+            if not 0 <= start <= end <= size:
                 raise ControlPlaneError(f"{self.control.name}: register {register_name} has "
-                                        f"indexes 0..{size - 1}, not [{start}, {end}]")
+                                        f"indexes 0..{size - 1}, not [{start}, {end})")
             full = self.control.schema.registers[register_name].name
             self.control.registers.write_range(full, start, end, int(value))
         else:
