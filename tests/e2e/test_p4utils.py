@@ -144,3 +144,13 @@ def test_shell_and_a_script_by_hand_against_up() -> None:
             up.kill()
     assert "1 received" in out + err
     assert leftovers() == []
+
+
+def test_up_runs_a_course_controller() -> None:
+    proc = labtool("up", "hh-v2", "--controller", rel(COURSE / "hh-v2" / "control_plane.py"),
+                   stdin="h1 ping -c1 -W2 h2\n")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "s1: 10.0.2.2/32 -> port 2 (02:00:00:02:00:02)" in out  # the script's own output
+    assert "1 received" in out
+    assert leftovers() == []
