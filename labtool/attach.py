@@ -75,8 +75,10 @@ def connect_switch(node: dict[str, Any], netns_pid: int,
     def make_socket(family: int, kind: int) -> socket.socket:
         return in_netns(netns_pid, lambda: socket.socket(family, kind))
 
-    return SwitchControl(node["id"], session, schema,
-                         ThriftRuntime(node["thrift_port"], make_socket=make_socket))
+    control = SwitchControl(node["id"], session, schema,
+                            ThriftRuntime(node["thrift_port"], make_socket=make_socket))
+    control.grpc_port = int(node["grpc_port"])
+    return control
 
 
 def netns_pid(topo: dict[str, Any]) -> int:

@@ -124,6 +124,35 @@ def _write_reports(verdicts: list[Verdict], json_path: str | None, junit: str | 
         write_junit(verdicts, Path(junit))
 
 
+def _course(controller: str | None, commands: tuple[str, ...]) -> Any:
+    """--controller FILE and --commands SWITCH=FILE as the course code to run instead of
+    the lab's controller; None when neither is given."""
+    from .p4utils.course import Course, CourseScript
+
+    if controller is None and not commands:
+        return None
+    scripts = (CourseScript.parse(controller, Path.cwd()),) if controller else ()
+    files: dict[str, Path] = {}
+    for item in commands:
+        switch, sep, path = item.partition("=")
+        if not sep or not switch or not path:
+            raise click.UsageError(f"--commands {item}: write SWITCH=FILE, e.g. s1=s1-commands.txt")
+        file = Path(path).resolve()
+        if not file.is_file():
+            raise LabtoolError(f"--commands {item}: {path} does not exist")
+        files[switch] = file
+    return Course(scripts, files)
+
+
+course_options = [
+    click.option("--controller", "controller", type=str, metavar="FILE",
+                 help="Run this p4-utils control plane (course style: load_topo, "
+                      "SimpleSwitchP4RuntimeAPI/ThriftAPI) instead of the lab's controller."),
+    click.option("--commands", "commands", multiple=True, metavar="SWITCH=FILE",
+                 help="Apply a simple_switch_CLI command file to SWITCH (repeatable), instead "
+                      "of the lab's controller."),
+]
+
 run_options = [
     click.option("--p4", "p4", type=str, help="Run with FILE instead of the lab's own program."),
     click.option("--pcap", is_flag=True, help="Record every switch port in the run directory."),
@@ -147,63 +176,130 @@ def _apply(options: list[Any]) -> Callable[[F], F]:
 @cli.command()
 @click.argument("lab_name", metavar="LAB")
 @_apply(run_options)
+@_apply(course_options)
 @click.option("--keep", is_flag=True, help="After a failure, keep the network up to inspect.")
 @click.option("--json", "json_path", type=str, help="Write the verdict as JSON to FILE.")
 @click.option("--junit", type=str, help="Write the verdict as JUnit XML to FILE.")
 @click.option("--no-cache", is_flag=True, help="Recompile even if the cache has a result.")
 @seed_option
-def run(lab_name: str, p4: str | None, pcap: bool, log_level: str | None, keep: bool,
+def run(lab_name: str, p4: str | None, pcap: bool, log_level: str | None,
+        controller: str | None, commands: tuple[str, ...], keep: bool,
         json_path: str | None, junit: str | None, no_cache: bool, seed: int | None) -> None:
-    """Compile, start, configure and verify a lab; PASS exits 0, FAIL 1."""
+    """Compile, start, configure and verify a lab; PASS exits 0, FAIL 1. LAB is a lab's
+    name or a manifest's path (labtool import writes those)."""
     from .runner import RunOptions, new_seed, run_lab
 
     ws = _ws()
     lab = find_lab(ws.root, lab_name)
+    course = _course(controller, commands)
+    if course is not None:
+        lab = lab.with_course(course)
     options = RunOptions(program=_program(p4), pcap=pcap, keep=keep, log_level=log_level,
                          use_cache=not no_cache, seed=new_seed() if seed is None else seed)
     click.echo(f"{lab.name}: {lab.title} — {options.program or lab.program} (seed {options.seed})")
     verdict = run_lab(lab, ws, options, on_failure=_keep_open)
     _print_verdict(verdict)
     if not verdict.passed:
-        again = ["labtool", "run", lab.name, "--seed", str(options.seed)]
+        again = ["labtool", "run", lab_name, "--seed", str(options.seed)]
         if options.program is not None:
             again += ["--p4", str(p4)]
+        if controller:
+            again += ["--controller", controller]
+        again += [f"--commands={c}" for c in commands]
         click.echo(f"  reproduce:     {' '.join(again)}")
     _write_reports([verdict], json_path, junit, single=True)
     sys.exit(EXIT_PASS if verdict.passed else EXIT_ERROR if verdict.error else EXIT_FAIL)
 
 
 @cli.command()
-@click.argument("lab_name", metavar="LAB")
+@click.argument("target", metavar="LAB")
 @_apply(run_options)
+@_apply(course_options)
 @click.option("--no-controller", is_flag=True,
               help="Do not run the lab's controller (run yours by hand: see controllers/).")
-def up(lab_name: str, p4: str | None, pcap: bool, log_level: str | None,
-       no_controller: bool) -> None:
-    """Start a lab's network and control plane, then the Mininet CLI (commands may be
-    piped on stdin). Everything is torn down when the CLI exits."""
+def up(target: str, p4: str | None, pcap: bool, log_level: str | None, controller: str | None,
+       commands: tuple[str, ...], no_controller: bool) -> None:
+    """Start a network and its control plane, then the Mininet CLI (commands may be piped
+    on stdin). LAB is a lab's name, a manifest's path, or a p4-utils exercise (its
+    network_topo.py or its directory). Everything is torn down when the CLI exits."""
     from .cli_shell import mininet_cli
     from .forward import UnixForwarder
     from .runner import LabRun, RunOptions
 
     ws = _ws()
-    lab = find_lab(ws.root, lab_name)
-    options = RunOptions(program=_program(p4), pcap=pcap, log_level=log_level, host_stacks=True,
-                         kind="up")
+    lab, exercise_pcap = _up_target(ws, target)
+    course = _course(controller, commands)
+    if course is not None:
+        lab = lab.with_course(course)
+    options = RunOptions(program=_program(p4), pcap=pcap or exercise_pcap, log_level=log_level,
+                         host_stacks=True, kind="up")
     with LabRun(lab, ws, options) as lab_run, contextlib.ExitStack() as forwards:
         assert lab_run.network is not None
         for name, proc in lab_run.network.switches.items():
             # P4Runtime on a loopback port for by-hand controllers and course tools
             fwd = forwards.enter_context(contextlib.closing(UnixForwarder(proc.grpc_socket)))
             lab_run.network.grpc_ports[name] = fwd.port
+            lab_run.switches[name].grpc_port = fwd.port
             click.echo(f"  {name}: P4Runtime at {fwd.address} (device id {proc.device_id})",
                        err=True)
         lab_run.network.write_topology()
         ctx = lab_run.context(packet_ports=False)
         if not no_controller:
-            lab_run.run_controller(ctx)
+            lab_run.run_controller(ctx, background=True)
+        for job in lab_run.background:
+            if job.running:
+                click.echo(f"{job.script.name} keeps running (it waits for the switches)",
+                           err=True)
         click.echo(f"{lab.name} is up; run directory {lab_run.run_dir}", err=True)
         mininet_cli(lab_run)
+
+
+def _up_target(ws: Workspace, target: str) -> tuple[Lab, bool]:
+    """A lab by name or manifest path, or a p4-utils exercise (and whether it asks for
+    pcaps). An exercise's notes (what labtool does not build) are printed, one line each."""
+    path = Path(target)
+    if (path.is_dir() or path.suffix == ".py") and not (ws.root / "topologies" /
+                                                          f"{target}.toml").is_file():
+        from .p4utils.exercise import load_exercise
+
+        exercise = load_exercise(path)
+        for note in exercise.notes:
+            click.echo(f"note: {note}", err=True)
+        return exercise.lab, exercise.pcap
+    return find_lab(ws.root, target), False
+
+
+@cli.command("import")
+@click.argument("target", metavar="EXERCISE")
+@click.option("-o", "--output", type=str, metavar="FILE",
+              help="Where to write the manifest (default: <exercise dir>/<dir name>.toml).")
+def import_cmd(target: str, output: str | None) -> None:
+    """Write the manifest of a p4-utils exercise (its network_topo.py or directory):
+    hosts, switches, links and addresses as p4-utils assigns them, its control planes
+    and command files. `labtool run <manifest>` then runs it."""
+    from .p4utils.exercise import load_exercise
+    from .p4utils.importer import write_manifest
+
+    exercise = load_exercise(Path(target))
+    for note in exercise.notes:
+        click.echo(f"note: {note}", err=True)
+    manifest, verifier = write_manifest(exercise, Path(output) if output else None)
+    click.echo(f"wrote {manifest}")
+    if verifier is not None:
+        click.echo(f"wrote {verifier} (a starter verifier: every host pings every other; "
+                   "edit it)")
+    click.echo(f"run it: labtool run {manifest}")
+
+
+@cli.command()
+@click.argument("switch")
+def shell(switch: str) -> None:
+    """A Python shell on a switch of the network started with `labtool up`: its control
+    plane bound as `sw` (labtool's API) and `p4` (p4-utils' P4Runtime API), with tab
+    completion of table, action and register names."""
+    from .shell import interactive_shell
+
+    interactive_shell(switch)
 
 
 parallel_options = [

@@ -17,7 +17,7 @@ from .checks import CheckFailed, CheckResult, HarnessError
 from .controlplane import SwitchControl
 from .errors import ControlPlaneError, LabtoolError, unknown_name
 from .hostio import HostPort, Received, SwitchIdleness, collect, in_netns
-from .manifest import Lab, host_intf, switch_port_mac
+from .manifest import Lab, host_intf
 from .pktdiff import FrameLike, first_difference, summary, to_bytes
 from .traffic import (
     BURST_ALLOWANCE,
@@ -160,7 +160,7 @@ class LabContext:
         """MAC address of a switch port (see manifest.switch_port_mac)."""
         if switch not in self.lab.switches:
             raise LabtoolError(unknown_name("switch", switch, self.lab.switches))
-        return switch_port_mac(self.lab.switches[switch].device_id, port)
+        return self.lab.port_mac(switch, port)
 
     # -- checks ----------------------------------------------------------------------------
     @contextlib.contextmanager

@@ -54,6 +54,9 @@ class SwitchControl:
         self.session = session
         self.schema = schema
         self._registers = registers
+        # the TCP port topology.json gives for this switch's gRPC server (course tools name
+        # switches by it); the session itself may go through a Unix socket
+        self.grpc_port = 0
 
     @property
     def device_id(self) -> int:

@@ -20,14 +20,17 @@ import tomllib
 from .contract import Contract, parse_contract
 from .errors import LabtoolError, ManifestError, unknown_name
 from .mutants import Mutant, load_mutants
+from .p4utils.course import Course, CourseScript
 from .traffic import DEFAULT_PACE_US
 
 NODE_NAME = re.compile(r"^[a-z][a-z0-9]{0,7}$")  # keeps "<node>-eth<port>" within 15 chars
 MAX_PORT = 510  # v1model ports are 9 bits; 511 is BMv2's drop port
 TOP_KEYS = {"title", "program", "controller", "verifier", "mutants", "links", "hosts", "switches",
-            "description", "log_level", "pace_us", "host_stacks", "contract"}
+            "description", "log_level", "pace_us", "host_stacks", "contract", "course"}
 HOST_KEYS = {"ip", "mac", "gateway"}
-SWITCH_KEYS = {"device_id", "program", "cpu_port"}
+SWITCH_KEYS = {"device_id", "program", "cpu_port", "ports"}
+PORT_KEYS = {"mac", "ip"}
+COURSE_KEYS = {"scripts", "commands"}
 LOG_LEVELS = ("off", "error", "warn", "info", "debug", "trace")
 
 
@@ -82,6 +85,22 @@ class Lab:
     host_stacks: bool = False
     # the names (and widths, match kinds) the controller and verifier rely on
     contract: Contract = field(default_factory=Contract)
+    # switch ports whose MAC (or address, for topology.json) is given, not derived;
+    # p4-utils exercises set them (l2/l3 give the port facing a host 00:01:<host ip>)
+    port_macs: dict[tuple[str, int], str] = field(default_factory=dict)
+    port_ips: dict[tuple[str, int], str] = field(default_factory=dict)
+    # the course's own code (p4-utils scripts, command files) run instead of `controller`
+    course: Course | None = None
+
+    def port_mac(self, switch: str, port: int) -> str:
+        """The MAC of a switch port: as given, else labtool's fixed one."""
+        return self.port_macs.get((switch, port)) or switch_port_mac(
+            self.switches[switch].device_id, port)
+
+    def with_course(self, course: Course) -> Lab:
+        """The same lab with the course's code as its control plane (`--controller`,
+        `--commands`): the lab's own controller does not run."""
+        return dataclasses.replace(self, controller=None, course=course)
 
     def mutants(self) -> list[Mutant]:
         """The lab's mutants (edits of its solution, see mutants.py)."""
@@ -208,6 +227,8 @@ def load_lab(path: Path, root: Path) -> Lab:
         hosts[hname] = Host(hname, str(iface.ip), iface.network.prefixlen, mac, gateway)
 
     switches: dict[str, Switch] = {}
+    port_macs: dict[tuple[str, int], str] = {}
+    port_ips: dict[tuple[str, int], str] = {}
     chk.typed("switches", data["switches"], dict, "a table of switches")
     used_ids: set[int] = set()
     for index, (sname, sdata) in enumerate(data["switches"].items()):
@@ -228,6 +249,7 @@ def load_lab(path: Path, root: Path) -> Lab:
         if cpu_port is not None:
             chk.typed(f"{where}.cpu_port", cpu_port, int, "a port number")
         switches[sname] = Switch(sname, device_id, sw_program, cpu_port)
+        _ports(chk, where, sname, sdata.get("ports", {}), port_macs, port_ips)
     if not switches:
         raise chk.fail("switches", "a lab needs at least one switch")
 
@@ -274,9 +296,60 @@ def load_lab(path: Path, root: Path) -> Lab:
     host_stacks = chk.typed("host_stacks", data.get("host_stacks", False), bool, "true or false")
     title = chk.typed("title", data.get("title", name), str, "a string")
     description = chk.typed("description", data.get("description", ""), str, "a string")
+    for (sname, port) in port_macs.keys() | port_ips.keys():
+        if (sname, port) not in used_ports and port != switches[sname].cpu_port:
+            raise chk.fail(f"switches.{sname}.ports.{port}", "no link uses this port")
+    course = _course(chk, root, data.get("course"), switches)
     return Lab(name, path, root, title, description, program, controller, verifier,
                (root / mutants_rel).resolve(), hosts, switches, links, log_level, pace_us,
-               host_port, host_stacks, contract)
+               host_port, host_stacks, contract, port_macs, port_ips, course)
+
+
+def _ports(chk: _Checker, where: str, switch: str, ports: Any,
+           macs: dict[tuple[str, int], str], ips: dict[tuple[str, int], str]) -> None:
+    """`ports = { 1 = { mac = "00:01:0a:00:00:01", ip = "10.0.1.1/24" } }`"""
+    chk.typed(f"{where}.ports", ports, dict, "a table of port numbers")
+    for key, pdata in ports.items():
+        pwhere = f"{where}.ports.{key}"
+        if not str(key).isdigit() or not 1 <= int(key) <= MAX_PORT:
+            raise chk.fail(pwhere, f"port {key!r} must be a number from 1 to {MAX_PORT}")
+        chk.typed(pwhere, pdata, dict, "a table like { mac = \"...\" }")
+        chk.keys(pwhere, pdata, PORT_KEYS)
+        if "mac" in pdata:
+            mac = chk.typed(f"{pwhere}.mac", pdata["mac"], str, "a MAC")
+            if not re.fullmatch(r"([0-9a-f]{2}:){5}[0-9a-f]{2}", mac):
+                raise chk.fail(f"{pwhere}.mac", f"{mac!r} is not a lowercase MAC")
+            macs[(switch, int(key))] = mac
+        if "ip" in pdata:
+            try:
+                ipaddress.IPv4Interface(chk.typed(f"{pwhere}.ip", pdata["ip"], str, "a.b.c.d/len"))
+            except ValueError as exc:
+                raise chk.fail(f"{pwhere}.ip", str(exc)) from None
+            ips[(switch, int(key))] = pdata["ip"]
+
+
+def _course(chk: _Checker, root: Path, data: Any, switches: dict[str, Switch]) -> Course | None:
+    """`[course]`: p4-utils scripts and simple_switch_CLI command files (paths relative
+    to the lab repository, or to the manifest's directory for a manifest given by path)."""
+    if data is None:
+        return None
+    chk.typed("course", data, dict, "a table")
+    chk.keys("course", data, COURSE_KEYS)
+    scripts = []
+    for i, command in enumerate(chk.typed("course.scripts", data.get("scripts", []), list,
+                                          'a list like ["control_plane.py"]')):
+        chk.typed(f"course.scripts[{i}]", command, str, "a command like \"control_plane.py\"")
+        try:
+            scripts.append(CourseScript.parse(command, root))
+        except LabtoolError as exc:
+            raise chk.fail(f"course.scripts[{i}]", exc.message) from None
+    commands = {}
+    for sname, rel in chk.typed("course.commands", data.get("commands", {}), dict,
+                                'a table like { s1 = "s1-commands.txt" }').items():
+        if sname not in switches:
+            raise chk.fail(f"course.commands.{sname}", unknown_name("switch", sname, switches))
+        commands[sname] = chk.file(f"course.commands.{sname}", root, rel)
+    return Course(tuple(scripts), commands)
 
 
 def host_intf(host: str) -> str:
@@ -294,6 +367,12 @@ def lab_names(root: Path) -> list[str]:
 
 
 def find_lab(root: Path, name: str) -> Lab:
+    """A lab of the repository by name, or a manifest given by path (`labtool import`
+    writes them next to an exercise): its paths are relative to its own directory."""
+    given = Path(name)
+    if name.endswith(".toml") and given.is_file():
+        given = given.resolve()
+        return load_lab(given, given.parent)
     path = root / "topologies" / f"{name}.toml"
     if not path.is_file():
         raise LabtoolError(unknown_name("lab", name, lab_names(root)))

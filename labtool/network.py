@@ -36,13 +36,17 @@ from .bmv2 import READY_TIMEOUT_S, SwitchProcess
 from .bmv2rings import InputRings
 from .compiler import Artifacts
 from .errors import NetworkError
-from .manifest import Lab, host_intf, switch_intf, switch_port_mac
+from .manifest import Lab, host_intf, switch_intf
 from .netdev import disable_segmentation_offloads
 from .netns import SwitchNamespace
 from .registry import RunRecord
 from .switchidle import SwitchIdleProbe
 
 THRIFT_BASE_PORT = 9090  # inside the switch namespace: switch i gets 9090 + i
+# gRPC is a Unix socket; topology.json still gives each switch a TCP port, as course tools
+# name switches by it: p4-utils' numbering (9559 + i) in a run, the forwarded loopback
+# port under `labtool up` (forward.py)
+NOMINAL_GRPC_BASE_PORT = 9559
 
 OFFLOADS = ("rx", "tx", "sg", "tso", "gso", "gro")
 
@@ -203,6 +207,7 @@ class LabNetwork:
                                  self.socket_dir, THRIFT_BASE_PORT + index, self.log_level,
                                  self.pcap, sw.cpu_port)
             self.switches[sw.name] = proc
+            self.grpc_ports.setdefault(sw.name, NOMINAL_GRPC_BASE_PORT + index)
             net.addSwitch(sw.name, cls=BMv2Node, process=proc, netns=self.netns,
                           ioctl_socket=self._ioctl)
         for link in lab.links:
@@ -215,8 +220,7 @@ class LabNetwork:
                 else:
                     kwargs[f"intfName{i}"] = switch_intf(end.node, end.port or 0)
                     kwargs[f"port{i}"] = end.port
-                    kwargs[f"addr{i}"] = switch_port_mac(lab.switches[end.node].device_id,
-                                                         end.port or 0)
+                    kwargs[f"addr{i}"] = lab.port_mac(end.node, end.port or 0)
             net.addLink(link.a.node, link.b.node, **kwargs)
         for node in net.hosts:  # answers of the interface configuration sent above
             if node.waiting:
@@ -253,10 +257,17 @@ class LabNetwork:
             cmds += [f"ip neigh replace {o.ip} lladdr {o.mac} dev {intf} nud permanent"
                     for o in hosts.values() if o.name != host.name]
             if host.gateway:
+                # the gateway is the switch port facing the host (p4-utils' l3/mixed)
+                port_mac = self.lab.port_mac(*self.lab.host_port[host.name])
+                cmds.append(f"ip neigh replace {host.gateway} lladdr {port_mac} dev {intf} "
+                            "nud permanent")
                 cmds.append(f"ip route replace default via {host.gateway} dev {intf} onlink")
             else:
                 cmds.append(f"ip route replace default dev {intf}")
             node.cmd(" ; ".join(cmds))
+            # Mininet's own commands (pingall, iperf, dump) read addresses from its
+            # interface objects, which were created without one
+            node.intf(intf).ip, node.intf(intf).prefixLen = host.ip, host.prefixlen
 
     def host_pid(self, name: str) -> int:
         assert self.net is not None
@@ -310,7 +321,7 @@ class LabNetwork:
             art = self.artifacts[sw.name]
             nodes.append({"id": sw.name, "isSwitch": True, "isP4Switch": True,
                           "isP4RuntimeSwitch": True, "device_id": sw.device_id,
-                          "grpc_port": self.grpc_ports.get(sw.name),
+                          "grpc_port": self.grpc_ports[sw.name],
                           "grpc_address": proc.grpc_address,
                           "thrift_port": proc.thrift_port, "thrift_ip": "127.0.0.1",
                           "json_path": str(art.json), "p4rt_path": str(art.p4info),
@@ -325,9 +336,9 @@ class LabNetwork:
                     ends.append((end.node, 0, host_intf(end.node), host.mac,
                                  f"{host.ip}/{host.prefixlen}"))
                 else:
-                    mac = switch_port_mac(self.lab.switches[end.node].device_id, end.port or 0)
+                    mac = self.lab.port_mac(end.node, end.port or 0)
                     ends.append((end.node, end.port, switch_intf(end.node, end.port or 0), mac,
-                                 None))
+                                 self.lab.port_ips.get((end.node, end.port or 0))))
             (n1, p1, i1, a1, ip1), (n2, p2, i2, a2, ip2) = ends
             links.append({"source": n1, "target": n2, "node1": n1, "node2": n2, "port1": p1,
                           "port2": p2, "intfName1": i1, "intfName2": i2, "addr1": a1,
@@ -335,7 +346,7 @@ class LabNetwork:
         topo = {"directed": False, "multigraph": False,
                 "graph": {"lab": self.lab.name, "run_dir": str(self.run_dir),
                           # Thrift ports are inside this namespace (attach.py joins it)
-                          "switch_netns": self.netns.path},
+                          "switch_netns": self.netns.path if self.netns.proc else None},
                 "nodes": nodes, "links": links}
         path = self.run_dir / "topology.json"
         path.write_text(json.dumps(topo, indent=2))

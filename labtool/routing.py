@@ -3,12 +3,12 @@ controller installs, for any tree of switches (a line, a star ...).
 
 A host on the switch itself is reached directly (its own MAC, its port); a host
 further away through the neighbouring switch on the way (that switch port's MAC,
-the port toward it). Switch-port MACs are labtool's fixed ones (switch_port_mac).
+the port toward it). Switch-port MACs are the manifest's (Lab.port_mac).
 """
 
 from __future__ import annotations
 
-from .manifest import Lab, switch_port_mac
+from .manifest import Lab
 
 
 def switch_links(lab: Lab) -> dict[str, list[tuple[int, str, int]]]:
@@ -36,7 +36,7 @@ def next_hops(lab: Lab, switch: str) -> dict[str, tuple[str, int]]:
         for port, other, other_port in links[current]:
             if other not in first:
                 first[other] = first[current] or (
-                    switch_port_mac(lab.switches[other].device_id, other_port), port)
+                    lab.port_mac(other, other_port), port)
                 order.append(other)
     return hops
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import finsy as fy
 
@@ -28,10 +29,14 @@ from .loader import load_function, user_traceback
 from .manifest import Lab, host_intf, switch_intf
 from .network import LabNetwork
 from .p4runtime import P4RuntimeSession
+from .p4utils.course import Course
 from .registry import RunRegistration
 from .thrift_runtime import ThriftRuntime
 from .traffic import BURST_ALLOWANCE
 from .workspace import Workspace
+
+if TYPE_CHECKING:
+    from .p4utils.script import BackgroundScript
 
 
 @dataclass
@@ -114,6 +119,7 @@ class LabRun:
         self.ports: dict[str, HostPort] = {}
         self._stack = contextlib.ExitStack()
         self.artifacts: dict[str, compiler.Artifacts] = {}
+        self.background: list[BackgroundScript] = []  # course scripts still running (up)
 
     def __enter__(self) -> LabRun:
         try:
@@ -150,6 +156,7 @@ class LabRun:
             schema = fy.P4Schema(art.p4info, art.json)
             session = P4RuntimeSession(proc.grpc_address, proc.device_id)
             control = SwitchControl(name, session, schema, None)
+            control.grpc_port = self.network.grpc_ports[name]
             self.switches[name] = control
             session.open()
             session.set_pipeline(schema)
@@ -169,7 +176,14 @@ class LabRun:
                           self.network.switch_frames_in, seed=self.options.seed,
                           intf_counter=self.network.interface_counter)
 
-    def run_controller(self, ctx: LabContext) -> None:
+    def run_controller(self, ctx: LabContext, background: bool = False) -> None:
+        """The lab's controller, or the course's code when the lab has some (`background`:
+        course scripts may run on, as p4-utils' execScript lets them, once they finished
+        configuring or wait for the switches: labtool up)."""
+        if self.lab.course is not None:
+            with self.phases.timed("controller"):
+                self.run_course(self.lab.course, background)
+            return
         if self.lab.controller is None:
             return
         with self.phases.timed("controller"):
@@ -183,6 +197,31 @@ class LabRun:
             except Exception as exc:  # noqa: BLE001 - the lab's code: show its traceback
                 raise ControllerError(f"controller {self.lab.controller.name} raised:\n"
                                       f"{user_traceback(exc)}") from None
+
+    def run_course(self, course: Course, background: bool) -> None:
+        """Command files first, then the scripts in order (as p4-utils programs switches
+        before it runs execScript), all through the run's own control planes."""
+        from .p4utils.cli_commands import apply_command_file
+        from .p4utils.script import BackgroundScript, bound, run_script
+
+        assert self.network is not None
+        for name, path in course.commands.items():
+            if name not in self.switches:
+                raise LabtoolError(f"--commands {name}={path}: no switch {name!r} in this lab "
+                                   f"(switches: {', '.join(self.switches)})")
+            apply_command_file(self.switches[name], path)
+        if not course.scripts:
+            return
+        # the binding stays for the whole run: a script left running (labtool up) may
+        # create API objects later
+        active = self._stack.enter_context(bound(self.switches))
+        for script in course.scripts:
+            if background:
+                job = BackgroundScript(script, self.run_dir, active)
+                self.background.append(job)
+                job.start_and_settle()
+            else:
+                run_script(script, self.run_dir)
 
     def run_verifier(self, ctx: LabContext) -> None:
         with self.phases.timed("verifier"):

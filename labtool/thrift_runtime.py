@@ -84,6 +84,23 @@ class ThriftRuntime:
     def reset(self, name: str) -> None:
         self._call(f"reset {name}", "bm_register_reset", name)
 
+    def write_range(self, name: str, start: int, end: int, value: int) -> None:
+        """BMv2's own range write (simple_switch_CLI's register_write with [start, end])."""
+        self._call(f"write {name}[{start}:{end}]", "bm_register_write_range", name, start, end,
+                   value)
+
+    def standard(self, what: str, method: str, *args: Any) -> Any:
+        """Any other call of BMv2's standard service (context 0 prepended)."""
+        return self._call(what, method, *args)
+
+    def simple_switch(self, what: str, method: str, *args: Any) -> Any:
+        """A call of simple_switch's own service (queues, time)."""
+        try:
+            return getattr(self._switch, method)(*args)
+        except Exception as exc:  # noqa: BLE001 - transport errors
+            raise ControlPlaneError(f"{what} failed (Thrift port {self.port}): "
+                                    f"{type(exc).__name__}") from None
+
     def set_egress_queue_depth(self, frames: int = EGRESS_QUEUE_DEPTH) -> None:
         """Depth of every egress queue of the switch, in frames."""
         try:
