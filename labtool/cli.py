@@ -366,11 +366,15 @@ def mutate(lab_name: str, ids: tuple[str, ...], max_: int | None, jobs: int, see
         require_root()
         click.echo(f"{lab.name}: the solution must PASS first (seed {seed})")
         mt.check_solution(lab, ws, seed)
-        mt.run_all(lab, ws, outcomes, seed, equivalents, lambda o: click.echo(outcome_line(o)))
+        if not mt.run_all(lab, ws, outcomes, seed, equivalents,
+                          lambda o: click.echo(outcome_line(o))):
+            analysis.notes.append("interrupted: the mutants not run yet are left out")
     for line in (report_lines(analysis) if not compile_only else summary_lines(analysis)):
         click.echo(line)
     if json_path:
         write_json(analysis, Path(json_path))
+    if analysis.notes and analysis.notes[-1].startswith("interrupted"):
+        sys.exit(130)
     if analysis.count(mt.ERROR):
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FAIL if analysis.count(mt.SURVIVED) else EXIT_PASS)

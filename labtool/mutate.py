@@ -213,7 +213,9 @@ def check_contracts(lab: Lab, ws: Workspace, outcomes: list[Outcome], seed: int)
 
 
 def run_all(lab: Lab, ws: Workspace, outcomes: list[Outcome], seed: int,
-            equivalents: list[Equivalent], progress: Callable[[Outcome], None]) -> None:
+            equivalents: list[Equivalent], progress: Callable[[Outcome], None]) -> bool:
+    """Run every pending mutant; False if interrupted (Ctrl-C, SIGTERM): the run in progress
+    was torn down by run_lab, the rest stay pending and what is decided is kept."""
     for o in outcomes:
         if o.status != PENDING:
             continue
@@ -221,6 +223,8 @@ def run_all(lab: Lab, ws: Workspace, outcomes: list[Outcome], seed: int,
         start = time.perf_counter()
         try:
             verdict = in_turn(functools.partial(run_lab, lab, ws, options))
+        except KeyboardInterrupt:
+            return False
         except ControllerError as exc:  # the lab's controller fails on this program
             o.status, o.by = KILLED, "controller"
             o.detail = "controller: " + str(exc).splitlines()[-1].strip()
@@ -230,6 +234,7 @@ def run_all(lab: Lab, ws: Workspace, outcomes: list[Outcome], seed: int,
             _classify(o, verdict, equivalents)
         o.run_s = time.perf_counter() - start
         progress(o)
+    return True
 
 
 def check_solution(lab: Lab, ws: Workspace, seed: int) -> Verdict:
