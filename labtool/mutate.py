@@ -18,6 +18,7 @@ import functools
 import hashlib
 import json
 import random
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -105,10 +106,25 @@ class Analysis:
 
 def normalised_digest(json_path: Path, p4info_path: Path) -> str:
     """A digest of the compiled pipeline without source locations: two programs that
-    differ only in text p4c compiles away (a comment, a line moved, a no-op) hash equal."""
+    differ only in text p4c compiles away (a comment, a line moved, a no-op) hash equal.
+
+    Besides `source_info`, p4c puts the source into names it makes up for straight-line
+    code: an action `<file stem><line>` (the stem without non-word characters) and its
+    table `tbl_<file stem><line>`. Those become placeholders numbered in order of first
+    appearance, so the same pipeline from another file or other lines hashes equal."""
     data = json.loads(json_path.read_text())
-    data.pop("program", None)  # the source file's name
-    digest = hashlib.sha256(json.dumps(_strip_source(data), sort_keys=True).encode())
+    program = data.pop("program", "")  # the source file's path
+    text = json.dumps(_strip_source(data))
+    stem = re.sub(r"\W", "", Path(str(program)).stem)
+    if stem:
+        names: dict[str, str] = {}
+
+        def placeholder(m: re.Match[str]) -> str:
+            name = names.setdefault(m.group(2), f"@{len(names)}")
+            return f'"{m.group(1)}{name}{m.group(3)}"'
+
+        text = re.sub(rf'"(tbl_)?({re.escape(stem)}\d+)(_\d+)?"', placeholder, text)
+    digest = hashlib.sha256(json.dumps(json.loads(text), sort_keys=True).encode())
     digest.update(p4info_path.read_bytes())
     return digest.hexdigest()
 
@@ -129,7 +145,8 @@ def _compile_one(outcome: Outcome, ws: Workspace) -> None:
     except CompileError as exc:
         outcome.status = NOT_COMPILING
         lines = [ln for ln in str(exc).splitlines()[1:] if ln.strip()]
-        outcome.detail = lines[0] if lines else str(exc).splitlines()[0]
+        errors = [ln for ln in lines if "error" in ln]  # p4c's warnings come first
+        outcome.detail = (errors or lines or str(exc).splitlines())[0]
     else:
         outcome.digest = normalised_digest(art.json, art.p4info)
     outcome.compile_s = time.perf_counter() - start

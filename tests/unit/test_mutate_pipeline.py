@@ -61,6 +61,22 @@ def test_source_locations_do_not_count(tmp_path: Path) -> None:
     assert normalised_digest(one, info) != normalised_digest(two, info)
 
 
+def test_names_p4c_makes_from_file_and_line_do_not_count(tmp_path: Path) -> None:
+    """p4c names the action and table of straight-line code `<file stem><line>`."""
+    info = tmp_path / "p.p4info.txtpb"
+    info.write_text("")
+
+    def pipeline(stem: str, line: int) -> dict[str, object]:
+        return {"program": f"/x/{stem}.p4", "actions": [{"name": f"{stem.replace('-', '')}{line}"}],
+                "pipelines": [{"tables": [{"name": f"tbl_{stem.replace('-', '')}{line}",
+                                           "actions": [f"{stem.replace('-', '')}{line}"]}]}]}
+
+    one, two = tmp_path / "a.json", tmp_path / "b.json"
+    one.write_text(json.dumps(pipeline("hh-v1", 135)))
+    two.write_text(json.dumps(pipeline("gen_48637369-0a1b2c", 136)))
+    assert normalised_digest(one, info) == normalised_digest(two, info)
+
+
 def _outcomes(n: int) -> list[Outcome]:
     gens = generate((Path(__file__).parents[2] / "p4src" / "hh-v1.p4").read_text())[:n]
     return [Outcome(g) for g in gens]
