@@ -362,13 +362,18 @@ def mutate(lab_name: str, ids: tuple[str, ...], max_: int | None, jobs: int, see
     mt.check_contracts(lab, ws, outcomes, seed)
     if not compile_only:
         from .runner import require_root
+        from .runturn import Turn
 
         require_root()
         click.echo(f"{lab.name}: the solution must PASS first (seed {seed})")
-        mt.check_solution(lab, ws, seed)
-        if not mt.run_all(lab, ws, outcomes, seed, equivalents,
-                          lambda o: click.echo(outcome_line(o))):
-            analysis.notes.append("interrupted: the mutants not run yet are left out")
+        with Turn() as turn:
+            try:
+                mt.check_solution(lab, ws, seed, turn)
+                if not mt.run_all(lab, ws, outcomes, seed, equivalents,
+                                  lambda o: click.echo(outcome_line(o)), turn):
+                    analysis.notes.append("interrupted: the mutants not run yet are left out")
+            finally:
+                analysis.waited_s = turn.waited_s
     for line in (report_lines(analysis) if not compile_only else summary_lines(analysis)):
         click.echo(line)
     if json_path:

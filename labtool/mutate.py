@@ -33,7 +33,7 @@ from .manifest import Lab
 from .mutants import Equivalent, load_equivalents, materialize
 from .mutgen import Generated
 from .runner import RunOptions, program_check, run_lab
-from .runturn import in_turn
+from .runturn import Turn
 from .workspace import Workspace
 
 # Outcomes, in the order a mutant goes through them.
@@ -59,7 +59,7 @@ class Outcome:
     digest: str | None = None  # of the normalised BMv2 JSON + P4Info
     same_as: str | None = None  # the mutant this one duplicates
     compile_s: float = 0.0
-    run_s: float = 0.0  # the whole check, network included
+    run_s: float = 0.0  # the whole check, network included; waiting for the machine not
     by: str = ""  # what killed it: contract, controller, or the verifier's check name
 
 
@@ -71,6 +71,7 @@ class Analysis:
     outcomes: list[Outcome]
     sampled: int | None = None  # --max: distinct mutants chosen to run
     compile_s: float = 0.0
+    waited_s: float = 0.0  # for the machine's run lock (other people's runs)
     notes: list[str] = field(default_factory=list)
 
     def count(self, *statuses: str) -> int:
@@ -230,7 +231,8 @@ def check_contracts(lab: Lab, ws: Workspace, outcomes: list[Outcome], seed: int)
 
 
 def run_all(lab: Lab, ws: Workspace, outcomes: list[Outcome], seed: int,
-            equivalents: list[Equivalent], progress: Callable[[Outcome], None]) -> bool:
+            equivalents: list[Equivalent], progress: Callable[[Outcome], None],
+            turn: Turn) -> bool:
     """Run every pending mutant; False if interrupted (Ctrl-C, SIGTERM): the run in progress
     was torn down by run_lab, the rest stay pending and what is decided is kept."""
     for o in outcomes:
@@ -239,24 +241,25 @@ def run_all(lab: Lab, ws: Workspace, outcomes: list[Outcome], seed: int,
         options = RunOptions(program=o.program, seed=seed, quiet=True)
         start = time.perf_counter()
         try:
-            verdict = in_turn(functools.partial(run_lab, lab, ws, options))
+            verdict, o.run_s = turn.run(functools.partial(run_lab, lab, ws, options))
         except KeyboardInterrupt:
             return False
         except ControllerError as exc:  # the lab's controller fails on this program
             o.status, o.by = KILLED, "controller"
             o.detail = "controller: " + str(exc).splitlines()[-1].strip()
+            o.run_s = time.perf_counter() - start
         except LabtoolError as exc:
             o.status, o.detail = ERROR, str(exc).splitlines()[0]
+            o.run_s = time.perf_counter() - start
         else:
             _classify(o, verdict, equivalents)
-        o.run_s = time.perf_counter() - start
         progress(o)
     return True
 
 
-def check_solution(lab: Lab, ws: Workspace, seed: int) -> Verdict:
+def check_solution(lab: Lab, ws: Workspace, seed: int, turn: Turn) -> Verdict:
     """The solution must PASS with this seed, else every mutant would look killed."""
-    verdict = in_turn(lambda: run_lab(lab, ws, RunOptions(seed=seed, quiet=True)))
+    verdict, _ = turn.run(lambda: run_lab(lab, ws, RunOptions(seed=seed, quiet=True)))
     if not verdict.passed:
         first = verdict.first_failure()
         why = verdict.error or (f"{first.name}: {first.detail.splitlines()[0]}" if first and

@@ -19,7 +19,7 @@ def mutant_line(gen: Generated) -> str:
 def outcome_line(o: Outcome) -> str:
     detail = o.detail if len(o.detail) <= 90 else o.detail[:87] + "..."
     return f"  {o.status:<10} {o.gen.id}  {o.gen.operator:<14} l{o.gen.line:<4} " \
-           f"{o.run_s:5.1f}s  {detail}"
+           f"{o.run_s:5.2f}s  {detail}"
 
 
 def survivor_lines(o: Outcome) -> list[str]:
@@ -36,7 +36,9 @@ def _pct(value: float | None) -> str:
 def summary_lines(a: Analysis) -> list[str]:
     c = a.counts()
     times = a.run_seconds()
-    per = f"{statistics.mean(times):.1f} s per mutant run" if times else "no runs"
+    per = f"{statistics.mean(times):.2f} s per mutant run" if times else "no runs"
+    if a.waited_s >= 1:
+        per += f" ({a.waited_s:.0f} s waiting for the machine's run lock)"
     lines = [
         f"{a.lab}: {c['generated']} generated, {c['not_compiling']} do not compile, "
         f"{c['compiled']} compiled ({c['identical']} identical to the solution, "
@@ -83,7 +85,8 @@ def to_dict(a: Analysis) -> dict[str, Any]:
         "score": a.score,
         "sampled": a.sampled,
         "compile_seconds": round(a.compile_s, 2),
-        "seconds_per_run": round(statistics.mean(times), 2) if times else None,
+        "seconds_per_run": round(statistics.mean(times), 3) if times else None,
+        "waited_seconds": round(a.waited_s, 1),
         "notes": a.notes,
         "mutants": [{
             "id": o.gen.id,
