@@ -163,3 +163,14 @@ def test_unknown_id_and_operator(repeater_copy: Path, capsys: pytest.CaptureFixt
     assert code == 2 and "no generated mutant 'ffffffff'" in err
     code, _, err = run_cli(["mutate", "repeater", "--operator", "bogus", "--list"], capsys)
     assert code == 2 and "no operator 'bogus'" in err
+
+
+def test_every_listed_equivalent_is_still_generated(repo_root: Path) -> None:
+    """A change to a solution that leaves an equivalent's mutant behind fails here."""
+    from labtool.manifest import lab_names
+    from labtool.mutate import stale_equivalents
+
+    for name in lab_names(repo_root):
+        lab = find_lab(repo_root, name)
+        eqs = load_equivalents(lab.mutants_file)
+        assert stale_equivalents(generate(lab.program.read_text()), eqs) == [], name
