@@ -149,12 +149,15 @@ def test_list_promote_and_equivalent(repeater_copy: Path,
     code, _, err = run_cli(["mutate", "repeater", emit, "--promote"], capsys)
     assert code == 2 and "is this edit already" in err
 
-    other = next(i for i in ids if i != emit)
+    listed = [e.id for e in load_equivalents(lab.mutants_file)]
+    other = next(i for i in ids if i != emit and i not in listed)
     code, out, _ = run_cli(["mutate", "repeater", other, "--equivalent", "allowed because"],
                            capsys)
     assert code == 0
     eqs = load_equivalents(lab.mutants_file)
-    assert [e.id for e in eqs] == [other] and eqs[0].reason == "allowed because"
+    assert [e.id for e in eqs] == listed + [other] and eqs[-1].reason == "allowed because"
+    code, _, err = run_cli(["mutate", "repeater", other, "--equivalent", "again"], capsys)
+    assert code == 2 and "listed as equivalent already" in err
     assert "# Mutants of repeater.p4" in lab.mutants_file.read_text()  # comments kept
 
 
