@@ -379,9 +379,23 @@ OPERATORS: dict[str, Callable[[Scan], Iterator[Site]]] = {
 }
 
 
+def unread_checksum_checks(s: Scan) -> list[tuple[int, int]]:
+    """Source spans of verify_checksum calls whose result nothing reads. v1model only sets
+    standard_metadata.checksum_error when a check fails (BMv2 drops nothing), so in a
+    program that never reads it, any change inside the call is equivalent by construction."""
+    toks = s.tokens
+    if any(t.kind == "ident" and t.text == "checksum_error" for t in toks):
+        return []
+    return [_line_span(s.src, t.start, toks[s.match[i + 1]].end + 1)
+            for i, t in enumerate(toks[:-1])
+            if t.kind == "ident" and t.text.startswith("verify_checksum")
+            and toks[i + 1].is_("(") and i + 1 in s.match]
+
+
 def sites(s: Scan, operators: list[str] | None = None) -> list[Site]:
     out: list[Site] = []
     for name, op in OPERATORS.items():
         if operators is None or name in operators:
             out.extend(op(s))
-    return out
+    unread = unread_checksum_checks(s)
+    return [x for x in out if not any(a <= x.start and x.end <= b for a, b in unread)]

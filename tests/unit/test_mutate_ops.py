@@ -238,3 +238,17 @@ def test_every_lab_generates_applicable_mutants(repo_root: Path) -> None:
         assert gens, name
         for g in gens:
             assert g.mutant().apply(src) != src
+
+
+def test_unread_checksum_verification_is_not_mutated() -> None:
+    """v1model's verify_checksum only sets checksum_error: if nothing reads it, changes
+    inside the call cannot change behaviour."""
+    check = ("control V(inout headers hdr, inout metadata meta) {\n    apply {\n"
+             "        verify_checksum(hdr.ipv4.isValid(), { hdr.ipv4.srcAddr, hdr.ipv4.dstAddr },\n"
+             "                        hdr.ipv4.ttl, HashAlgorithm.csum16);\n    }\n}\n")
+    src = P4 + check
+    assert not [g for g in generate(src) if g.line > P4.count("\n")]
+    reads = src + "control R(inout standard_metadata_t sm) { apply { if (sm.checksum_error == 1) " \
+                  "{ mark_to_drop(sm); } } }\n"
+    assert any("verify_checksum" in g.what or "left out of verify" in g.what
+               for g in generate(reads))
