@@ -251,6 +251,11 @@ def run_all(lab: Lab, ws: Workspace, outcomes: list[Outcome], seed: int,
         except LabtoolError as exc:
             o.status, o.detail = ERROR, str(exc).splitlines()[0]
             o.run_s = time.perf_counter() - start
+        except Exception as exc:  # noqa: BLE001 - a mutant can make any part of the harness
+            # fail (e.g. finsy rejecting a P4Info with two key fields of one name); that
+            # mutant gets no verdict, the analysis goes on
+            o.status, o.detail = ERROR, f"{type(exc).__name__}: {exc}".splitlines()[0]
+            o.run_s = time.perf_counter() - start
         else:
             _classify(o, verdict, equivalents)
         progress(o)
