@@ -421,6 +421,99 @@ def mutant(lab_name: str, name: str | None, show_path: bool) -> None:
 
 
 @cli.command()
+@click.argument("lab_name", metavar="LAB")
+@click.argument("ids", nargs=-1, metavar="[ID]...")
+@click.option("--max", "max_", type=click.IntRange(1), default=None,
+              help="Check at most N distinct mutants, drawn with --seed.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None,
+              help="p4c compiles and isolated runs at a time (default: one per core).")
+@seed_option
+@click.option("--json", "json_path", type=str, help="Write the analysis as JSON to FILE.")
+@click.option("--operator", "operators", multiple=True,
+              help="Only mutants of this operator (repeatable; see --list).")
+@click.option("--list", "list_only", is_flag=True, help="List the generated mutants; compile nothing.")
+@click.option("--compile-only", is_flag=True,
+              help="Compile and fold duplicates, run nothing (no root needed).")
+@click.option("--promote", is_flag=True,
+              help="Append mutant ID to the lab's mutants file as a named [[mutant]].")
+@click.option("--name", type=str, help="With --promote: the new mutant's name.")
+@click.option("--equivalent", "equivalent_reason", type=str, metavar="REASON",
+              help="List mutant ID as equivalent (the spec allows it), for REASON.")
+def mutate(lab_name: str, ids: tuple[str, ...], max_: int | None, jobs: int | None,
+           seed: int | None,
+           json_path: str | None, operators: tuple[str, ...], list_only: bool,
+           compile_only: bool, promote: bool, name: str | None,
+           equivalent_reason: str | None) -> None:
+    """Mutation analysis of a lab's verifier: generate wrong variants of the solution,
+    check each like `labtool run --p4`, report the score and every survivor (exit 1 if
+    any survives that the lab does not list as equivalent)."""
+    from . import mutate as mt
+    from .mutgen import find_generated, generate
+    from .mutops import OPERATORS
+    from .mutreport import mutant_line, outcome_line, report_lines, summary_lines, write_json
+    from .runner import new_seed
+
+    ws = _ws()
+    lab = find_lab(ws.root, lab_name)
+    if promote or equivalent_reason is not None:
+        from .mutpromote import mark_equivalent
+        from .mutpromote import promote as promote_one
+
+        if len(ids) != 1 or (promote and equivalent_reason is not None):
+            raise click.UsageError("--promote and --equivalent take exactly one mutant ID")
+        if promote:
+            m = promote_one(lab, ids[0], name)
+            click.echo(f"{lab.mutants_file}: added [[mutant]] {m.name}: {m.wrong}")
+        else:
+            eq = mark_equivalent(lab, ids[0], equivalent_reason or "")
+            click.echo(f"{lab.mutants_file}: added [[equivalent]] {eq.id}: {eq.reason}")
+        return
+    unknown = [op for op in operators if op not in OPERATORS]
+    if unknown:
+        raise click.UsageError(f"no operator {unknown[0]!r} (operators: {', '.join(OPERATORS)})")
+    generated = generate(lab.program.read_text(), list(operators) or None)
+    if ids:
+        generated = [find_generated(generated, i) for i in ids]
+    if list_only:
+        for g in generated:
+            click.echo(mutant_line(g))
+        click.echo(f"{lab.name}: {len(generated)} mutants")
+        return
+    from .parallel import default_workers
+
+    jobs = jobs or default_workers()
+    equivalents = mt.equivalents_of(lab)
+    seed = new_seed() if seed is None else seed
+    click.echo(f"{lab.name}: {len(generated)} mutants of {lab.program.name}; compiling "
+               f"{jobs} at a time")
+    outcomes, compile_s = mt.compile_all(lab, ws, generated, jobs, click.echo)
+    analysis = mt.Analysis(lab.name, str(lab.program), seed, outcomes, compile_s=compile_s)
+    stale = mt.stale_equivalents(generate(lab.program.read_text()), equivalents)
+    if stale:
+        analysis.notes.append(f"listed equivalents no longer generated: {', '.join(stale)}")
+    analysis.sampled = mt.sample(outcomes, max_, seed)
+    mt.check_contracts(lab, ws, outcomes, seed)
+    if not compile_only:
+        from .runner import require_root
+
+        require_root()
+        click.echo(f"{lab.name}: the solution must PASS first (seed {seed})")
+        mt.check_solution(lab, ws, seed)
+        if not mt.run_all(lab, ws, outcomes, seed, equivalents,
+                          lambda o: click.echo(outcome_line(o)), jobs):
+            analysis.notes.append("interrupted: the mutants not run yet are left out")
+    for line in (report_lines(analysis) if not compile_only else summary_lines(analysis)):
+        click.echo(line)
+    if json_path:
+        write_json(analysis, Path(json_path))
+    if analysis.notes and analysis.notes[-1].startswith("interrupted"):
+        sys.exit(130)
+    if analysis.count(mt.ERROR):
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_FAIL if analysis.count(mt.SURVIVED) else EXIT_PASS)
+
+
+@cli.command()
 def clean() -> None:
     """Remove leftovers of earlier labtool runs (and only labtool's)."""
     from .registry import clean_stale
