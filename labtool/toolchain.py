@@ -94,14 +94,24 @@ def import_bm_runtime() -> None:
         return
     except ImportError:
         pass
-    for path in bm_runtime_paths():
-        if str(path) not in sys.path:
-            sys.path.append(str(path))
+    # BMv2's prefix also holds PI's generated `google` package (a regular package, so it
+    # would shadow protobuf's `google` namespace for every later import, e.g. in worker
+    # processes started with this sys.path): the prefix is on sys.path only while
+    # BMv2's own modules are imported.
+    import google.protobuf  # noqa: F401 - bound before the prefix can shadow it
+
+    added = [str(p) for p in bm_runtime_paths() if str(p) not in sys.path]
+    sys.path.extend(added)
     try:
         import bm_runtime  # noqa: F401,F811
+        import bm_runtime.standard.Standard  # noqa: F401
+        import sswitch_runtime.SimpleSwitch  # noqa: F401
     except ImportError:
         raise ToolchainError(
             "BMv2's Python Thrift runtime (bm_runtime) not found; registers need it",
             hint="install BMv2 with its Thrift runtime (configure --with-thrift) and set "
                  "LABTOOL_P4_PREFIX to its prefix",
         ) from None
+    finally:
+        for path in added:
+            sys.path.remove(path)
