@@ -267,7 +267,7 @@ def seeded_reconfiguration(rng: Random, pool: Any) -> Reconfiguration:
         return prefix
 
     def single(threshold: int, send: int, hosts: tuple[str, ...]) -> Case:
-        addr = pool.draw(rng, fresh(24))
+        addr = hm.placed(pool, lambda: pool.draw(rng, fresh(24)))
         entries.append(hm.ThresholdEntry(hm.Prefix(addr, 32), threshold))
         return Case(f"{fr.ip_text(addr)}/32 (threshold {threshold})", addr, send, hosts)
 
@@ -285,40 +285,48 @@ def seeded_reconfiguration(rng: Random, pool: Any) -> Reconfiguration:
                single(wide, wide - 0x10000 + 1 + extra(), host_choice()), unlimited,
                near_threshold]
 
-    lpm: list[Case] = []
-    shared = fresh(rng.randrange(16, 29))
-    t_shared = rng.randrange(3, 13)
-    entries.append(hm.ThresholdEntry(shared, t_shared))
-    for _ in range(3):
-        addr = pool.draw(rng, shared)
-        lpm.append(Case(f"{fr.ip_text(addr)} under {shared.text()} (threshold {t_shared} "
-                        "per source)", addr, t_shared + extra(), host_choice()))
+    def shared_prefix() -> tuple[list[Any], list[Case]]:
+        shared = fresh(rng.randrange(16, 29))
+        t_shared = rng.randrange(3, 13)
+        cases = []
+        for _ in range(3):
+            addr = pool.draw(rng, shared)
+            cases.append(Case(f"{fr.ip_text(addr)} under {shared.text()} (threshold {t_shared} "
+                              "per source)", addr, t_shared + extra(), host_choice()))
+        return [hm.ThresholdEntry(shared, t_shared)], cases
 
-    outer = fresh(rng.randrange(16, 23))
-    inner = hm.sub_prefix(rng, outer, rng.randrange(24, 29))
-    dropped = hm.sub_prefix(rng, outer, rng.randrange(24, 29), (inner,))
-    t_outer, t_inner, t_host, t_hole = rng.sample(range(2, 16), 4)
-    host_addr = pool.draw(rng, inner)
-    hole_addr = pool.draw(rng, dropped)
-    entries += [hm.ThresholdEntry(outer, t_outer), hm.ThresholdEntry(inner, t_inner),
-                hm.ThresholdEntry(hm.Prefix(host_addr, 32), t_host),
-                hm.ThresholdEntry(dropped, None), hm.ThresholdEntry(hm.Prefix(hole_addr, 32), t_hole)]
-    for addr, what, n in (
+    def overlapping() -> tuple[list[Any], list[Case]]:
+        outer = fresh(rng.randrange(16, 23))
+        inner = hm.sub_prefix(rng, outer, rng.randrange(24, 29))
+        dropped = hm.sub_prefix(rng, outer, rng.randrange(24, 29), (inner,))
+        t_outer, t_inner, t_host, t_hole = rng.sample(range(2, 16), 4)
+        host_addr = pool.draw(rng, inner)
+        hole_addr = pool.draw(rng, dropped)
+        host32, hole32 = hm.Prefix(host_addr, 32), hm.Prefix(hole_addr, 32)
+        sources = (
             (pool.draw(rng, outer, (inner, dropped)), f"only {outer.text()} (threshold {t_outer})",
              t_outer),
-            (pool.draw(rng, inner, (hm.Prefix(host_addr, 32),)),
+            (pool.draw(rng, inner, (host32,)),
              f"{inner.text()} inside {outer.text()} (threshold {t_inner})", t_inner),
             (host_addr, f"its /32 inside {inner.text()} (threshold {t_host})", t_host),
-            (pool.draw(rng, dropped, (hm.Prefix(hole_addr, 32),)),
-             f"{dropped.text()}: drop() inside {outer.text()}", 0),
+            (pool.draw(rng, dropped, (hole32,)), f"{dropped.text()}: drop() inside {outer.text()}",
+             0),
             (hole_addr, f"its /32 inside the drop() of {dropped.text()} (threshold {t_hole})",
-             t_hole)):
-        lpm.append(Case(f"{fr.ip_text(addr)} matching {what}", addr, n + extra(), host_choice()))
-    miss = pool.draw(rng, fresh(24))
-    used.pop()  # the miss's /24 gets no entry
+             t_hole))
+        entries = [hm.ThresholdEntry(outer, t_outer), hm.ThresholdEntry(inner, t_inner),
+                   hm.ThresholdEntry(host32, t_host), hm.ThresholdEntry(dropped, None),
+                   hm.ThresholdEntry(hole32, t_hole)]
+        return entries, [Case(f"{fr.ip_text(addr)} matching {what}", addr, n + extra(),
+                              host_choice()) for addr, what, n in sources]
+
+    shared_entries, lpm = hm.placed(pool, shared_prefix)
+    overlap_entries, overlap_cases = hm.placed(pool, overlapping)
+    entries += shared_entries + overlap_entries
+    lpm += overlap_cases
+    exact_host = overlap_cases[2]  # the /32 inside the inner prefix
+    miss = hm.placed(pool, lambda: pool.draw(rng, fresh(24)))
     lpm.append(Case(f"{fr.ip_text(miss)} outside every prefix", miss, extra(), host_choice()))
     rng.shuffle(entries)
-    exact_host = next(c for c in lpm if c.addr == host_addr)
     return Reconfiguration(entries, singles, lpm, near_threshold, one, exact_host, unlimited)
 
 

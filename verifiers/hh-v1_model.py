@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from labtool import hashes
 
@@ -148,13 +150,42 @@ class AddressPool:
         return addr
 
     def draw(self, rng: random.Random, within: Prefix, avoid: tuple[Prefix, ...] = (),
-             tries: int = 2000) -> int:
-        """A random address in `within`, outside every prefix in `avoid`, that fits."""
-        for _ in range(tries):
-            addr = within.network | rng.randrange(within.size)
+             tries: int = 4096) -> int:
+        """A random address in `within`, outside every prefix in `avoid`, that fits
+        (every address of a small prefix is tried)."""
+        if within.size <= tries:
+            offsets = list(range(within.size))
+            rng.shuffle(offsets)
+        else:
+            offsets = [rng.randrange(within.size) for _ in range(tries)]
+        for offset in offsets:
+            addr = within.network | offset
             if self.fits(addr) and not any(p.contains(addr) for p in avoid):
                 return self.reserve(addr)
-        raise ValueError(f"no free address in {within.text()} after {tries} tries")
+        raise ValueError(f"no free address in {within.text()}")
+
+    def checkpoint(self) -> int:
+        return len(self.taken)
+
+    def rollback(self, mark: int) -> None:
+        """Give back every address taken since checkpoint() returned `mark`."""
+        self.taken = self.taken[:mark]
+        self._cells = set().union(*(cells_of(a) for a in self.taken))
+
+
+T = TypeVar("T")
+
+
+def placed(pool: AddressPool, build: Callable[[], T], tries: int = 50) -> T:
+    """build() (which draws addresses and prefixes) again until its addresses fit;
+    the addresses of failed attempts go back to the pool."""
+    for _ in range(tries):
+        mark = pool.checkpoint()
+        try:
+            return build()
+        except ValueError:
+            pool.rollback(mark)
+    raise ValueError(f"no placement of addresses fits after {tries} attempts")
 
 
 def random_prefix(rng: random.Random, length: int, avoid: tuple[Prefix, ...] = ()) -> Prefix:

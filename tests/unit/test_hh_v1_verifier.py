@@ -155,3 +155,21 @@ def test_wrong_programs_fail_for_every_seed(name: str, monkeypatch: pytest.Monke
     for seed in range(6):
         results = run(SimSwitch(**WRONG[name]), seed, monkeypatch)
         assert not all(r.passed for r in results), f"{name} passed with seed {seed}"
+
+
+def test_seeded_reconfiguration_places_its_addresses_for_many_seeds() -> None:
+    """Small prefixes can run out of addresses that fit every plausible hash: the plan
+    then draws other prefixes instead of failing the run."""
+    for seed in range(300):
+        rng = verifier.Random(seed)
+        pool = hm.AddressPool()
+        for addr in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
+            pool.reserve(fr.ip_int(addr))
+        plan = verifier.seeded_reconfiguration(rng, pool)
+        table = hm.ThresholdTable()
+        for entry in plan.entries:
+            table.add(entry)
+        for case in plan.singles + plan.lpm:
+            assert case.addr in pool.taken
+        assert table.threshold(plan.exact_host.addr) is not None
+        assert table.threshold(plan.lpm[-1].addr) is None  # the miss
