@@ -139,15 +139,19 @@ def check_freeing(lab: LabContext, servers: Any, tap: Any, conns: list[Any], cfg
         finally:
             conns += fill
         ending = lab.rng.sample(fill, len(kinds))
+        before = [servers.ends_of(c.addr) for c in ending]
         for conn, kind in zip(ending, kinds):
             conn.end(kind)
-        servers.wait_ends([c.addr for c in ending])
-        for conn, kind in zip(ending, kinds):
+        servers.wait_ends([(c.addr, len(b) + 1) for c, b in zip(ending, before)])
+        for conn, kind, old in zip(ending, kinds, before):
             want = ["fin"] if kind == DOUBLE else base.SERVER_SEES[kind]
-            seen = servers.ends.get(conn.addr, [])
+            seen = servers.ends_of(conn.addr)[len(old):]
             if seen[:1] != want:
                 raise CheckFailed(f"{conn}, ended by {kind}: its backend saw "
                                   f"{seen or 'nothing'} instead of {want}")
+        # the ended connections' segments are checked before a new connection may
+        # reuse one of their client ports
+        base.check_frames(lab, tap, fill, stateful_cookie)
         try:
             for i in range(len(kinds)):
                 conn = base.Connection(lab, ctl.CLIENTS[i % 2], len(conns) + i + 1, cfg)
@@ -158,7 +162,7 @@ def check_freeing(lab: LabContext, servers: Any, tap: Any, conns: list[Any], cfg
         base.talk([c for c in fill + new if not c.closed], "after the refill")
     if not lab.results[-1].passed:
         return
-    base.frames_check(lab, tap, [c for c in conns if c.cfg is cfg], stateful_cookie,
+    base.frames_check(lab, tap, [c for c in fill + new if not c.closed], stateful_cookie,
                       "... and every segment of the filled table matches the model, one "
                       "distinct cookie per open connection")
     with lab.check("one cookie per open connection after the refill"):

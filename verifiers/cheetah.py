@@ -216,11 +216,16 @@ class EchoServers:
                 return
             time.sleep(0.005)
 
-    def wait_ends(self, peers: list[tuple[str, int]], count: int = 1) -> None:
+    def ends_of(self, peer: tuple[str, int]) -> list[str]:
+        with self.lock:
+            return list(self.ends.get(peer, []))
+
+    def wait_ends(self, wanted: list[tuple[tuple[str, int], int]]) -> None:
+        """Until each peer's connections have ended `count` times in all."""
         deadline = time.monotonic() + ENDS_WAIT_S
         while time.monotonic() < deadline:
             with self.lock:
-                if all(len(self.ends.get(p, [])) >= count for p in peers):
+                if all(len(self.ends.get(p, [])) >= n for p, n in wanted):
                     return
             time.sleep(0.005)
 
@@ -381,11 +386,12 @@ def end_connections(lab: LabContext, servers: EchoServers, conns: list[Connectio
     ended = []
     for i, conn in enumerate(c for c in conns if not c.closed):
         kind = kinds[i % len(kinds)]
+        before = servers.ends_of(conn.addr)   # a client port may serve several connections
         conn.end(kind)
-        ended.append((conn, kind))
-    servers.wait_ends([c.addr for c, _ in ended])
-    for conn, kind in ended:
-        seen = servers.ends.get(conn.addr, [])
+        ended.append((conn, kind, before))
+    servers.wait_ends([(c.addr, len(b) + 1) for c, _, b in ended])
+    for conn, kind, before in ended:
+        seen = servers.ends_of(conn.addr)[len(before):]
         if seen != SERVER_SEES[kind]:
             raise CheckFailed(f"{conn}, ended by {kind}: its backend saw "
                               f"{seen or 'nothing'} instead of {SERVER_SEES[kind]}")
@@ -449,7 +455,8 @@ class Tap:
 
     def __init__(self, lab: LabContext) -> None:
         self.socks: dict[str, socket.socket] = {}
-        self.carry: list[Tapped] = []   # captured, checked with the next capture
+        # captured while still inside the switch: checked with the next capture
+        self.carry: list[tuple[Connection, Tapped]] = []
         for host in lab.hosts:
             anchor = lab.host_socket(host, socket.SOCK_DGRAM)
             try:
@@ -532,7 +539,8 @@ def check_frames(lab: LabContext, tap: Tap, conns: list[Connection],
     client got it) gives the low 16 bits TSval must carry and the TSecr the client
     must get (None: the backend's). Returns how many segments were compared."""
     by_addr = {c.addr: c for c in conns}
-    earlier = tap.carry + tap.read()
+    owner = {id(item.seg): conn for conn, item in tap.carry}   # checked with their own
+    earlier = [item for _, item in tap.carry] + tap.read()
     lab.capture(lambda _: True, 1.0, 0.01)   # until the switches hold no frame
     recent = tap.read()
     tap.carry = []
@@ -540,32 +548,30 @@ def check_frames(lab: LabContext, tap: Tap, conns: list[Connection],
     traffic = sort_traffic(earlier + recent, set(ctl.CLIENTS))
     compared = 0
 
-    def in_flight(item: Tapped) -> bool:
+    def in_flight(conn: Connection, item: Tapped) -> bool:
         """A segment captured after the switches were seen idle may still be inside
         them: it is checked with the next capture instead."""
         if id(item.seg) in late:
-            tap.carry.append(item)
+            tap.carry.append((conn, item))
             return True
         return False
 
     for key, segs in traffic.from_backend.items():
-        conn = by_addr.get((key[0], key[1]))
-        if conn is None or conn.backend is None:
-            continue
         for seg in segs:
+            conn = owner.get(id(seg)) or by_addr.get((key[0], key[1]))
+            if conn is None or conn.backend is None:
+                continue
             outs = traffic.to_client.get(key, [])
-            if not outs and in_flight(Tapped(conn.backend, False, seg)):
+            if not outs and in_flight(conn, Tapped(conn.backend, False, seg)):
                 continue
             compared += _check_down(conn, seg, outs, cookie_of)
     for key, segs in traffic.from_client.items():
-        conn = by_addr.get((key[0], key[1]))
-        if conn is None or conn.backend is None:
-            continue
         for seg in segs:
-            if seg.dst_ip != conn.cfg.vip:
+            conn = owner.get(id(seg)) or by_addr.get((key[0], key[1]))
+            if conn is None or conn.backend is None or seg.dst_ip != conn.cfg.vip:
                 continue
             outs2 = traffic.to_backend.get(key, [])
-            if not outs2 and in_flight(Tapped(conn.client, False, seg)):
+            if not outs2 and in_flight(conn, Tapped(conn.client, False, seg)):
                 continue
             compared += _check_up(lab, conn, seg, outs2)
     return compared
