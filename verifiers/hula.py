@@ -205,11 +205,12 @@ Flow = tuple[str, str, int]   # source host, destination host, UDP source port
 
 
 def load(lab: LabContext, flows: list[Flow], probers: list[str], count: int, gap_s: float,
-         what: str, size: int = HEAVY_SIZE) -> list[tuple[str, bytes]]:
+         what: str, size: int = HEAVY_SIZE) -> tuple[list[tuple[str, bytes]], float]:
     """Paced flows, `count` packets each, `gap_s` apart within a flow (interleaved),
     with a probe request from each of `probers` every PROBE_EVERY_S. Each flow must
     arrive complete and in order, and on one spine. Returns each flow's spine and
-    frame template."""
+    frame template, and when the last frame was due (sending never runs ahead of
+    that, so a gap measured from it is never shorter than the real one)."""
     templates = [packet(lab, src, dst, sport, payload=bytes(4), size=size)
                  for src, dst, sport in flows]
     every = max(1, round(PROBE_EVERY_S / gap_s))
@@ -224,8 +225,10 @@ def load(lab: LabContext, flows: list[Flow], probers: list[str], count: int, gap
                 requests[h] += 1
     uplinks = [Uplinks(lab, lab.host(src).switch) for src, _, _ in flows]
     start = [u.read() for u in uplinks]
+    began = time.perf_counter()
     received = lab.burst(plan, expect={dst: count for _, dst, _ in flows}, back_to_back=0,
                          gap_s=gap_s / len(flows))
+    last_due = began + (len(plan) - 1) * gap_s / len(flows)
     out = []
     for (src, dst, _), template, up, before in zip(flows, templates, uplinks, start):
         end = up.read()
@@ -241,7 +244,7 @@ def load(lab: LabContext, flows: list[Flow], probers: list[str], count: int, gap
             raise CheckFailed(f"{what} {src} -> {dst} went up to {used or 'no'} spine(s): "
                               f"{per_spine} data frames (it must keep one path: flowlets)")
         out.append((used[0], template))
-    return out
+    return out, last_due
 
 
 def avoid(lab: LabContext, srcs: list[str], dst: str, loaded: str, first_port: int,
@@ -372,15 +375,15 @@ def verify(lab: LabContext) -> None:
 
     loaded = ""
     running = b""
+    last = 0.0
     flows = prepare_variants(lab, fab, HEAVY_SPORT)
     with lab.check(f"a heavy flow {fab.src} -> {fab.dst} ({HEAVY_PACKETS} packets) stays on "
                    "its spine and arrives complete and in order while probes run"):
-        [(loaded, running)] = load(lab, [(fab.src, fab.dst, HEAVY_SPORT)],
-                                   [h for h in lab.hosts if h != fab.src], HEAVY_PACKETS,
-                                   HEAVY_GAP_S, "the heavy flow")
+        [(loaded, running)], last = load(lab, [(fab.src, fab.dst, HEAVY_SPORT)],
+                                         [h for h in lab.hosts if h != fab.src], HEAVY_PACKETS,
+                                         HEAVY_GAP_S, "the heavy flow")
     if not loaded:
         return
-    last = time.perf_counter()
     with lab.check(f"after the load, at least {SHARE:.0%} of new flows {fab.src} -> {fab.dst} "
                    f"avoid the loaded spine; flows differing from the running flow in one "
                    "5-tuple field each start their own flowlet, the running flow keeps its "
@@ -399,7 +402,7 @@ def verify(lab: LabContext) -> None:
                    f"and {fab.src} -> {fab.src2} (a second destination ToR, its best_hop set to "
                    f"{loaded}); the first takes the spine that was NOT loaded "
                    f"({fab.other(loaded)}), the second {loaded}; both complete and in order"):
-        [(second, _), (third, _)] = load(
+        [(second, _), (third, _)], _ = load(
             lab, [(fab.src2, fab.dst, LIGHT_SPORT), (fab.src, fab.src2, LIGHT_SPORT)],
             [fab.dst, fab.src2], LIGHT_PACKETS, LIGHT_GAP_S, "the light flow", LIGHT_SIZE)
         if second == loaded:
