@@ -194,12 +194,16 @@ def check(contract: Contract, program: ProgramNames) -> list[str]:
                 problems.append(f"table {tname}: action {action} is not one of its actions "
                                 f"({', '.join(_short(a) for a in table.actions) or 'none'})")
     for aname, params in contract.actions.items():
-        full = _lookup(aname, program.actions)
-        if full is None:
+        # several controls may each have an action of that name (a drop() in ingress and
+        # one in egress): the contract holds if one of them has the parameters
+        candidates = [n for n in program.actions if n == aname or _short(n) == aname]
+        if not candidates:
             problems.append(f"action {aname}: not in the program"
                             + _closest(aname, program.actions, "action"))
             continue
-        problems += _check_params(aname, params, program.actions[full])
+        found: list[list[str]] = [_check_params(aname, params, program.actions[c])
+                                  for c in candidates]
+        problems += sorted(found, key=len)[0]
     for rname, width in contract.registers.items():
         full = _lookup(rname, program.registers)
         if full is None:

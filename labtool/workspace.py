@@ -60,29 +60,50 @@ class Workspace:
         return self.state_dir / "runs"
 
     def new_run_dir(self, label: str) -> Path:
-        """A fresh directory for one run: `.labtool/runs/<label>-<timestamp>`."""
+        """A fresh directory for one run: `.labtool/runs/<label>-<timestamp>[-n]`. Safe
+        with runs started at the same time (labtool test/selftest -j N, other terminals):
+        the directory is claimed by creating it, and `<label>-latest` is swapped in
+        atomically."""
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         base = self.runs_dir / f"{label}-{stamp}"
         path, n = base, 1
-        while path.exists():
-            n += 1
-            path = Path(f"{base}-{n}")
-        path.mkdir()
+        while True:
+            try:
+                path.mkdir()
+                break
+            except FileExistsError:
+                n += 1
+                path = Path(f"{base}-{n}")
         latest = self.runs_dir / f"{label}-latest"
-        if latest.is_symlink() or latest.exists():
-            latest.unlink()
-        latest.symlink_to(path.name)
-        self._prune()
+        tmp = self.runs_dir / f".{label}-latest-{os.getpid()}"
+        try:
+            tmp.unlink(missing_ok=True)
+            tmp.symlink_to(path.name)
+            tmp.replace(latest)
+        except OSError:
+            tmp.unlink(missing_ok=True)  # a convenience link: never worth failing a run
+        self._prune(keep=path)
         return path
 
-    def _prune(self) -> None:
-        runs = sorted(
-            (p for p in self.runs_dir.iterdir() if p.is_dir() and not p.is_symlink()),
-            key=lambda p: p.stat().st_mtime,
-        )
-        for old in runs[:-KEEP_RUNS]:
-            shutil.rmtree(old, ignore_errors=True)
+    def _prune(self, keep: Path) -> None:
+        """Remove the oldest run directories beyond KEEP_RUNS, never one a live run uses
+        (a long run may be older than the last KEEP_RUNS short ones of a parallel
+        selftest)."""
+        from .registry import live_records
+
+        in_use = {Path(r.run_dir).resolve() for r in live_records()} | {keep.resolve()}
+        runs = []
+        for p in self.runs_dir.iterdir():
+            try:
+                if p.is_dir() and not p.is_symlink():
+                    runs.append((p.stat().st_mtime, p))
+            except OSError:
+                continue  # removed by another run's pruning meanwhile
+        runs.sort()
+        for _, old in runs[:-KEEP_RUNS]:
+            if old.resolve() not in in_use:
+                shutil.rmtree(old, ignore_errors=True)
 
 
 def workspace() -> Workspace:

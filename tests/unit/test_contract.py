@@ -119,3 +119,12 @@ def test_bad_contracts_are_reported(data: dict[str, object], message: str) -> No
 
 def test_empty_contract() -> None:
     assert Contract().empty and not parse_contract(REPEATER, fail).empty
+
+
+def test_action_name_in_two_controls_keeps_the_contract() -> None:
+    prog = program()
+    actions = dict(prog.actions)
+    actions["MyEgress.drop"] = ()
+    actions["MyEgress.forward"] = (("egress_port", 9),)
+    both = ProgramNames(prog.tables, actions, prog.registers)
+    assert problems(both) == []

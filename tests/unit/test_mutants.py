@@ -83,3 +83,15 @@ def test_every_shipped_mutant_and_alternative_applies(repo_root: Path) -> None:
         solution = lab.program.read_text()
         for m in lab.mutants() + lab.alternatives():
             assert m.apply(solution) != solution, f"{name}: {m.name} changes nothing"
+
+
+def test_run_dirs_of_simultaneous_runs_are_distinct(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from labtool.workspace import Workspace
+
+    ws = Workspace(tmp_path)
+    with ThreadPoolExecutor(8) as pool:  # fewer than KEEP_RUNS: none is pruned
+        dirs = list(pool.map(lambda _: ws.new_run_dir("lab"), range(20)))
+    assert len(set(dirs)) == 20 and all(d.is_dir() for d in dirs)
+    assert (ws.runs_dir / "lab-latest").is_symlink()
