@@ -271,9 +271,18 @@ def program_check(lab: Lab, ws: Workspace, options: RunOptions) -> Verdict | Non
     except CompileError as exc:
         verdict.checks = [CheckResult("compile", False, str(exc), time.perf_counter() - start)]
         return verdict
+    try:
+        schema = fy.P4Schema(art.p4info)
+    except Exception as exc:  # noqa: BLE001 - finsy rejects P4Info it cannot represent
+        # p4c accepted the program but P4Runtime cannot drive it (e.g. one field twice
+        # in a table key): the program's fault, not the machine's
+        verdict.checks = [CheckResult("P4Runtime", False, "the control plane cannot use this "
+                                      f"program's P4Info: {type(exc).__name__}: {exc}",
+                                      time.perf_counter() - start)]
+        return verdict
     if lab.contract.empty:
         return None
-    problems = check_contract(lab.contract, program_names(fy.P4Schema(art.p4info)))
+    problems = check_contract(lab.contract, program_names(schema))
     if not problems:
         return None
     verdict.checks = [CheckResult("contract", False, "the program breaks the lab's control-plane "
