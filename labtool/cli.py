@@ -15,7 +15,7 @@ import click
 
 from . import doctor as doctor_mod
 from .checks import Verdict
-from .errors import EXIT_ERROR, EXIT_FAIL, EXIT_PASS, LabtoolError
+from .errors import EXIT_ERROR, EXIT_FAIL, EXIT_PASS, LabtoolError, unknown_name
 from .manifest import LOG_LEVELS, Lab, find_lab, lab_names, load_lab
 from .workspace import Workspace, workspace
 
@@ -124,6 +124,18 @@ def _write_reports(verdicts: list[Verdict], json_path: str | None, junit: str | 
         write_junit(verdicts, Path(junit))
 
 
+def _with_course(lab: Lab, controller: str | None, commands: tuple[str, ...]) -> Lab:
+    """The lab, with --controller/--commands in place of its own controller if given."""
+    course = _course(controller, commands)
+    if course is None:
+        return lab
+    for switch in course.commands:
+        if switch not in lab.switches:
+            raise LabtoolError(f"--commands {switch}=...: " + unknown_name(
+                "switch", switch, lab.switches))
+    return lab.with_course(course)
+
+
 def _course(controller: str | None, commands: tuple[str, ...]) -> Any:
     """--controller FILE and --commands SWITCH=FILE as the course code to run instead of
     the lab's controller; None when neither is given."""
@@ -190,10 +202,7 @@ def run(lab_name: str, p4: str | None, pcap: bool, log_level: str | None,
     from .runner import RunOptions, new_seed, run_lab
 
     ws = _ws()
-    lab = find_lab(ws.root, lab_name)
-    course = _course(controller, commands)
-    if course is not None:
-        lab = lab.with_course(course)
+    lab = _with_course(find_lab(ws.root, lab_name), controller, commands)
     options = RunOptions(program=_program(p4), pcap=pcap, keep=keep, log_level=log_level,
                          use_cache=not no_cache, seed=new_seed() if seed is None else seed)
     click.echo(f"{lab.name}: {lab.title} — {options.program or lab.program} (seed {options.seed})")
@@ -228,9 +237,7 @@ def up(target: str, p4: str | None, pcap: bool, log_level: str | None, controlle
 
     ws = _ws()
     lab, exercise_pcap = _up_target(ws, target)
-    course = _course(controller, commands)
-    if course is not None:
-        lab = lab.with_course(course)
+    lab = _with_course(lab, controller, commands)
     options = RunOptions(program=_program(p4), pcap=pcap or exercise_pcap, log_level=log_level,
                          host_stacks=True, kind="up")
     with LabRun(lab, ws, options) as lab_run, contextlib.ExitStack() as forwards:

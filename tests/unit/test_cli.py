@@ -112,3 +112,16 @@ def test_unknown_mutant(capsys: pytest.CaptureFixture[str]) -> None:
 def test_seed_out_of_range(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(["run", "vlan", "--seed", "-1"], capsys)
     assert code == 2 and "--seed" in err and "Traceback" not in err
+
+
+def test_course_options_are_checked_before_anything_runs(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        repo_root: Path) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    commands = repo_root / "tests" / "fixtures" / "course" / "repeater" / "s1-commands.txt"
+    code, _, err = run_cli(["run", "repeater", "--commands", f"s2={commands}"], capsys)
+    assert code == 2 and "no switch 's2'; did you mean 's1'?" in err
+    code, _, err = run_cli(["run", "repeater", "--commands", "s1"], capsys)
+    assert code == 2 and "write SWITCH=FILE" in err
+    code, _, err = run_cli(["run", "repeater", "--controller", "nope.py"], capsys)
+    assert code == 2 and "nope.py does not exist" in err
