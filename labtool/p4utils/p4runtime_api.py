@@ -47,25 +47,26 @@ class SimpleSwitchP4RuntimeAPI(CompatAPI):
                   action_params: list[Any] | None = None, prio: int = 0, rates: Any = None,
                   pkts: Any = None, byts: Any = None) -> bool:
         self._direct_options("table_add", rates, pkts, byts)
-        table = self._tables.table(table_name)
-        action = self._tables.action(table, action_name)
-        key = self._tables.key(table, match_keys)
-        params = self._tables.params(action, action_params or [])
-        priority = self._tables.priority(table, key, prio)
-        self.control.table_add(table.name, key.match, action.name, params, priority)
+        self.control.table_add(*self._entry(table_name, action_name, match_keys, action_params,
+                                            prio))
         return True
 
     def table_modify_match(self, table_name: str, action_name: str, match_keys: list[Any],
                            action_params: list[Any] | None = None, prio: int = 0,
                            rates: Any = None, pkts: Any = None, byts: Any = None) -> bool:
         self._direct_options("table_modify_match", rates, pkts, byts)
+        self.control.table_modify(*self._entry(table_name, action_name, match_keys,
+                                               action_params, prio))
+        return True
+
+    def _entry(self, table_name: str, action_name: str, match_keys: list[Any],
+               action_params: list[Any] | None, prio: int) -> tuple[Any, ...]:
+        """(table, match, action, params, priority) from p4-utils' positional strings."""
         table = self._tables.table(table_name)
         action = self._tables.action(table, action_name)
         key = self._tables.key(table, match_keys)
         params = self._tables.params(action, action_params or [])
-        priority = self._tables.priority(table, key, prio)
-        self.control.table_modify(table.name, key.match, action.name, params, priority)
-        return True
+        return table.name, key.match, action.name, params, self._tables.priority(table, key, prio)
 
     def table_delete_match(self, table_name: str, match_keys: list[Any],
                            prio: int | None = None) -> bool:
