@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from .checks import CheckFailed, CheckResult, HarnessError
 from .controlplane import SwitchControl
 from .errors import ControlPlaneError, LabtoolError, unknown_name
+from .loader import user_traceback
 from .hostio import HostPort, Received, SwitchIdleness, collect, in_netns
 from .manifest import Lab, host_intf
 from .pktdiff import FrameLike, first_difference, summary, to_bytes
@@ -174,6 +175,11 @@ class LabContext:
             self.results.append(CheckResult(name, False, str(exc), time.perf_counter() - start))
         except ControlPlaneError as exc:
             self.results.append(CheckResult(name, False, f"control plane: {exc}",
+                                            time.perf_counter() - start))
+        except (LabtoolError, HarnessError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - see unexpected_output
+            self.results.append(CheckResult(name, False, unexpected_output(exc),
                                             time.perf_counter() - start))
         else:
             self.results.append(CheckResult(name, True, "", time.perf_counter() - start))
@@ -370,3 +376,14 @@ def compare(host: str, want: list[bytes], got: list[bytes], ordered: bool = True
         problems.append(f"{host}: expected {len(want)} frame(s), got {len(got)}; extra: "
                         f"{summary(got[len(want)])}")
     return problems
+
+
+def unexpected_output(exc: BaseException) -> str:
+    """The detail of a check that a verifier could not finish. Verifiers are run against
+    the lab's solution and alternatives by selftest, so an exception while checking a
+    student's program almost always comes from output the verifier did not foresee (a
+    truncated header, a missing layer): that is a FAIL of the program, and the traceback
+    stays in the detail in case it is a verifier bug after all."""
+    return (f"the program's behaviour stopped the verifier ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else 'no message'}); if the program "
+            f"looks right, this may be a verifier bug:\n{user_traceback(exc)}")

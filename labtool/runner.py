@@ -19,7 +19,7 @@ import finsy as fy
 
 from . import compiler
 from .checks import CheckFailed, CheckResult, HarnessError, Verdict
-from .context import LabContext
+from .context import LabContext, unexpected_output
 from .contract import check as check_contract
 from .contract import program_names
 from .controlplane import SwitchControl
@@ -232,9 +232,9 @@ class LabRun:
                 raise
             except CheckFailed as exc:  # from traffic sent outside any named check
                 ctx.results.append(CheckResult("the verifier's traffic", False, str(exc), 0.0))
-            except Exception as exc:  # noqa: BLE001 - a verifier bug, not a FAIL of the program
-                raise LabtoolError(f"verifier {self.lab.verifier.name} crashed:\n"
-                                   f"{user_traceback(exc)}") from None
+            except Exception as exc:  # noqa: BLE001 - see context.unexpected_output
+                ctx.results.append(CheckResult("the verifier's processing of the program's "
+                                               "behaviour", False, unexpected_output(exc), 0.0))
 
     def close(self) -> None:
         with no_interrupts(), self.phases.timed("teardown"):

@@ -70,3 +70,25 @@ def test_json_of_several_runs_is_a_list_even_when_empty(tmp_path: Path) -> None:
     write_json([verdict(True)], tmp_path / "one.json")
     assert json.loads((tmp_path / "none.json").read_text()) == []
     assert [v["lab"] for v in json.loads((tmp_path / "one.json").read_text())] == ["vlan"]
+
+
+def test_output_the_verifier_cannot_process_fails_the_check(repo_root: Path) -> None:
+    """A truncated header in the program's output must give FAIL with the reason, not
+    a labtool error: verifiers are proven on the solution, not on every wrong program."""
+    import struct
+
+    from labtool.checks import HarnessError
+    from labtool.context import LabContext
+    from labtool.manifest import find_lab
+
+    ctx = LabContext(find_lab(repo_root, "reflector"), {})
+    with ctx.check("reports decode"):
+        struct.unpack("!HH", b"\x00")  # a 1-byte "header"
+    with ctx.check("still runs"):
+        pass
+    first, second = ctx.results
+    assert not first.passed and second.passed
+    assert first.detail.startswith("the program's behaviour stopped the verifier (error: ")
+    assert "struct.unpack" in first.detail  # the traceback, for a verifier bug after all
+    with pytest.raises(HarnessError), ctx.check("harness"):
+        raise HarnessError("capture dropped frames")
