@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from .checks import CheckFailed, CheckResult, HarnessError
 from .controlplane import SwitchControl
 from .errors import ControlPlaneError, LabtoolError, unknown_name
-from .loader import user_traceback
 from .hostio import HostPort, Received, SwitchIdleness, collect, in_netns
+from .loader import user_traceback
 from .manifest import Lab, host_intf
 from .pktdiff import FrameLike, first_difference, summary, to_bytes
 from .traffic import (
