@@ -225,6 +225,9 @@ def check(contract: Contract, program: ProgramNames) -> list[str]:
     return problems
 
 
+WILDCARD_KINDS = frozenset({"ternary", "lpm", "range", "optional"})
+
+
 def _check_key(tname: str, spec: TableSpec, table: ProgramTable) -> list[str]:
     problems = []
     have = {name: (kind, width) for name, kind, width in table.key}
@@ -243,7 +246,11 @@ def _check_key(tname: str, spec: TableSpec, table: ProgramTable) -> list[str]:
         if hwidth < width:
             problems.append(f"table {tname}: key field {fname} is bit<{hwidth}>, the lab "
                             f"needs bit<{width}>")
-    extra = [n for n in have if n not in {f for f, _, _ in spec.key}]
+    # P4Runtime leaves a ternary, LPM, range or optional field out of an entry to mean
+    # "any value", so such an extra field (a watchlist that also matches the protocol)
+    # keeps working with the lab's entries; an exact one has no such value.
+    extra = [n for n, (k, _) in have.items()
+             if n not in {f for f, _, _ in spec.key} and k not in WILDCARD_KINDS]
     missing = [f for f, _, _ in spec.key if f not in have]
     if extra and not missing:
         problems.append(f"table {tname}: key has field(s) the lab does not set: "

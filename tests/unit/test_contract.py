@@ -93,6 +93,14 @@ def test_extra_key_field() -> None:
     assert "hdr.ethernet.etherType" in line and "does not set" in line
 
 
+def test_extra_wildcard_key_field_keeps_the_contract() -> None:
+    """Entries without the field match any value of it (P4Runtime), so the lab's
+    controller still drives the table."""
+    for kind in ("ternary", "lpm", "range", "optional"):
+        assert problems(program(key=(("standard_metadata.ingress_port", "exact", 9),
+                                     ("hdr.ipv4.protocol", kind, 8)))) == []
+
+
 def test_missing_and_narrow_register() -> None:
     assert problems(program(registers={})) == [
         "register counts: not in the program (the program has no registers)"]
