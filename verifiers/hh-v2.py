@@ -9,8 +9,12 @@ only the source MAC, which the spec leaves open, is masked). What is proven:
    nothing; a UDP flow h2->h1 gets exactly its first 1000 through; flows that differ
    from the blocked one in exactly ONE 5-tuple field (source port, destination port,
    protocol, source address) and its reverse flow get every frame through (a key
-   missing any of these fields fails); ICMP and another IPv4 protocol are routed both
-   ways (TTL and checksum too), never blocked;
+   missing any of these fields fails); flows that share exactly ONE Bloom-filter cell
+   with the blocked flow (its crc16 or its crc32 cell, for the two usual orders of the
+   5-tuple) get every frame through (a single-hash filter, or one that blocks when any
+   counter is full, fails; other hash choices only make them ordinary new flows);
+   ICMP and another IPv4 protocol are routed both ways (TTL and checksum too), never
+   blocked;
 2. routes reconfigured through P4Runtime with seeded values on both switches: next-hop
    MACs and ports from the table, the longest prefix winning (/32 over shorter ones,
    a drop() entry inside a prefix, a /32 inside the drop), a route back out of the
@@ -31,6 +35,7 @@ from pathlib import Path
 from random import Random
 from typing import Any
 
+from labtool import hashes
 from labtool.checks import CheckFailed
 from labtool.context import LabContext
 from labtool.controlplane import Entry
@@ -296,6 +301,44 @@ def random_mac(rng: Random) -> str:
     return fr.mac_text(raw)
 
 
+# -- flows that share exactly one Bloom-filter cell with another ---------------------------
+
+BF_CELLS = 4096  # counters per hash (LABS.md)
+# The orders in which a student lists the 5-tuple in hash(): the lab's, and the course
+# template's (ports before the protocol).
+FIELD_ORDERS = {"addresses, protocol, ports": ("src", "dst", "proto", "sport", "dport"),
+                "addresses, ports, protocol": ("src", "dst", "sport", "dport", "proto")}
+WIDTHS = {"src": 32, "dst": 32, "proto": 8, "sport": 16, "dport": 16}
+ALGORITHMS = {"crc16": hashes.crc16, "crc32": hashes.crc32}
+
+
+def bf_cells(flow: Flow, order: tuple[str, ...]) -> dict[str, int]:
+    raw = hashes.fields(*((fr.ip_int(getattr(flow, f)) if f in ("src", "dst")
+                           else getattr(flow, f), WIDTHS[f]) for f in order))
+    return {name: algo(raw) % BF_CELLS for name, algo in ALGORITHMS.items()}
+
+
+def sharing_one_cell(rng: Random, flow: Flow, algo: str, order: tuple[str, ...],
+                     avoid: Iterable[int]) -> Flow:
+    """`flow` with another source port such that, with both hashes over `order`, it
+    lands in the same `algo` cell as `flow` and in another cell of the other hash
+    than either of `flow`'s (one array for both hashes included). A filter that
+    takes the minimum of its two counters treats it as a new flow; one that reads a
+    single hash (or blocks when ANY counter is full) blocks it with `flow`."""
+    mine = bf_cells(flow, order)
+    taken = set(avoid) | {flow.sport}
+    start = rng.randrange(1, 65536)
+    for step in range(65535):
+        port = (start + step) % 65535 + 1
+        if port in taken:
+            continue
+        cells = bf_cells(flow.but(sport=port), order)
+        other = next(a for a in ALGORITHMS if a != algo)
+        if cells[algo] == mine[algo] and cells[other] not in mine.values():
+            return flow.but(sport=port)
+    raise ValueError(f"no source port shares only the {algo} cell of {flow.label()}")
+
+
 # -- 1. the course's routes --------------------------------------------------------------
 
 @dataclass
@@ -317,6 +360,12 @@ def course_phase(lab: LabContext, rng: Random, traffic: Traffic, network: Any) -
         f"source address ({spoofed})": udp.but(src=spoofed),
     }
     reverse = Flow("h1", udp.dst, udp.src, fr.UDP, udp.dport, udp.sport)
+    one_cell: dict[str, Flow] = {}
+    for order_name, order in FIELD_ORDERS.items():
+        for algo in ALGORITHMS:
+            used = [f.sport for f in [*variants.values(), *one_cell.values()]]
+            one_cell[f"{algo} cell ({order_name})"] = sharing_one_cell(rng, udp, algo, order,
+                                                                        used)
     extra = rng.randrange(5, 21)
 
     def frames(group: str, flow: Flow, n: int) -> list[tuple[str, bytes]]:
@@ -327,6 +376,8 @@ def course_phase(lab: LabContext, rng: Random, traffic: Traffic, network: Any) -
                       for what, flow in variants.items()]
     reverse_frames = frames(f"reverse of {udp.label()}: {reverse.label()}", reverse,
                             rng.randrange(15, 31))
+    one_cell_frames = [frames(f"{flow.label()}: only the {what} of {udp.label()}", flow,
+                              rng.randrange(6, 13)) for what, flow in one_cell.items()]
     others = {
         "h1": [frames(f"{Flow('h1', h1.ip, h2.ip, fr.ICMP).label()} (echo request)",
                       Flow("h1", h1.ip, h2.ip, fr.ICMP, rng.randrange(1 << 16), 8), 6),
@@ -343,7 +394,9 @@ def course_phase(lab: LabContext, rng: Random, traffic: Traffic, network: Any) -
     early = [v[:len(v) // 3] for v in variant_frames]
     late = [v[len(v) // 3:] for v in variant_frames]
     cut = THRESHOLD - 200
-    h2_order = (udp_frames[:cut] + merge(rng, [udp_frames[cut:], *early]) + merge(rng, late))
+    # the one-cell flows only once the UDP flow is blocked: its cells are full then
+    h2_order = (udp_frames[:cut] + merge(rng, [udp_frames[cut:], *early])
+                + merge(rng, late + one_cell_frames))
     h2_order = merge(rng, [h2_order, *others["h2"]])
     h1_order = merge(rng, [frames(groups["tcp"], tcp, THRESHOLD - 1), reverse_frames,
                            *others["h1"]])
@@ -359,6 +412,11 @@ def course_phase(lab: LabContext, rng: Random, traffic: Traffic, network: Any) -
                    "port, destination port, protocol, source address), and its reverse "
                    "flow, each get every frame through"):
         expect_groups(outcome, [items[0][0] for items in [*variant_frames, reverse_frames]])
+    with lab.check("flows sharing exactly one Bloom-filter cell with the blocked UDP flow (its "
+                   "crc16 cell or its crc32 cell, 5-tuple in either common order, "
+                   f"{BF_CELLS} counters) get every frame through: a flow is blocked only "
+                   "when BOTH of its counters reached the threshold"):
+        expect_groups(outcome, [items[0][0] for items in one_cell_frames])
     with lab.check("ICMP (echo request and reply) and IPv4 protocol 47 are routed both ways"):
         expect_groups(outcome, [items[0][0] for items in others["h1"] + others["h2"]])
     with lab.check("course routes: every delivered frame equals the model's whole: destination "
