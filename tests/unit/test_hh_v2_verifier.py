@@ -51,6 +51,8 @@ class Behaviour:
     ttl_only_tcp_udp: bool = False
     checksum_skips_tos: bool = False
     miss_goes_across: bool = False
+    cells: Callable[[tuple[int, ...]], list[int]] | None = None  # None: crc16, crc32
+    estimate: Callable[[list[int]], int] = min  # of the flow's counters
 
 
 @dataclass
@@ -85,8 +87,9 @@ class SimSwitch:
             return None
         if key is not None:
             raw = b"".join(v.to_bytes(4, "big") for v in b.key(key))
-            cells = [hashes.crc16(raw) % 4096, hashes.crc32(raw) % 4096]
-            if not b.passes(min(self.bloom[i][c] for i, c in enumerate(cells))):
+            cells = (b.cells(b.key(key)) if b.cells is not None else
+                     [hashes.crc16(raw) % 4096, hashes.crc32(raw) % 4096])
+            if not b.passes(b.estimate([self.bloom[i][c] for i, c in enumerate(cells)])):
                 return None
             for i, c in enumerate(cells):
                 self.bloom[i][c] += 1
@@ -139,9 +142,12 @@ def run(behaviour: Behaviour, seed: int) -> list[Any]:
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_a_correct_program_passes(seed: int) -> None:
-    results = run(Behaviour(), seed)
-    assert len(results) == 10
+@pytest.mark.parametrize("layout", ["other hash inputs", "the lab's", "the course's"])
+def test_a_correct_program_passes(seed: int, layout: str) -> None:
+    cells = {"the lab's": lambda k: list(_lab_cells(k).values()),
+             "the course's": lambda k: list(_lab_cells(k, "course").values())}.get(layout)
+    results = run(Behaviour(cells=cells), seed)
+    assert len(results) == 11
     assert all(r.passed for r in results), [r.detail for r in results if not r.passed]
 
 
@@ -163,7 +169,20 @@ WRONG: dict[str, Behaviour] = {
     "ttl_only_tcp_udp": Behaviour(ttl_only_tcp_udp=True),
     "checksum_skips_tos": Behaviour(checksum_skips_tos=True),
     "miss_goes_across": Behaviour(miss_goes_across=True),
+    "one_hash_twice": Behaviour(cells=lambda k: [_lab_cells(k)["crc16"]] * 2),
+    "course_order_crc32_only": Behaviour(cells=lambda k: [_lab_cells(k, "course")["crc32"]] * 2),
+    "blocked_when_any_counter_full": Behaviour(cells=lambda k: list(_lab_cells(k).values()),
+                                               estimate=max),
 }
+
+
+def _lab_cells(key: tuple[int, ...], order: str = "lab") -> dict[str, int]:
+    """The cells of the lab's own hash inputs (bit<32> addresses, bit<8> protocol,
+    bit<16> ports), in the lab's field order or the course template's."""
+    src, dst, proto, sport, dport = key
+    flow = verifier.Flow("h", fr.ip_text(src), fr.ip_text(dst), proto, sport, dport)
+    names = list(verifier.FIELD_ORDERS)
+    return dict(verifier.bf_cells(flow, verifier.FIELD_ORDERS[names[0 if order == "lab" else 1]]))
 
 
 @pytest.mark.parametrize("name", sorted(WRONG))
