@@ -87,6 +87,11 @@ class LabContext:
         self._frames_in0 = 0   # switches' input rings since the last drain() ...
         self._sent = 0         # ... and frames the verifier sent since then
         self._idleness = switch_idleness
+        # of the last burst(): the longest the sender fell behind between two frames, or
+        # a BMv2 packet thread waited for a CPU (an upper bound on how much later than
+        # sent the switch may have seen a frame). Verifiers of timing-sensitive programs
+        # (flowlets) use it to tell a machine pause from a program's fault.
+        self.last_stall_s = 0.0
         self._switch_drops = switch_drops or (lambda: None)
         self.pace_s = lab.pace_us * 1e-6  # one frame per pace_s across all senders...
         # ...after this many back to back; only when the end of the switches' work is
@@ -313,11 +318,15 @@ class LabContext:
         rx0 = {h: counter(i, "rx_packets") for h, i in sender_if.items()}
         tx0 = {h: counter(i, "tx_packets") for h, i in receiver_if.items()}
         sent = dict.fromkeys(raw, 0)
-        start = time.perf_counter()
+        delays0 = self._idleness.run_delays() if self._idleness is not None else []
+        start = previous = time.perf_counter()
+        longest_gap = 0.0
         for (host, frame), due in zip(plan, send_offsets(len(plan), gap_s, allowance)):
             if due:
                 wait_for_due(start + due)
             sent[host] += self._ports[host].send([frame])
+            now = time.perf_counter()
+            longest_gap, previous = max(longest_gap, now - previous), now
         self._sent += sum(sent.values())
         want = dict(expect or {})
 
@@ -326,6 +335,9 @@ class LabContext:
 
         got = collect(self._ports.values(), complete, timeout if want or self._idleness else settle,
                       settle, self._idleness)
+        delays = self._idleness.run_delays() if self._idleness is not None else []
+        waited = max((b - a for a, b in zip(delays0, delays)), default=0) / 1e9
+        self.last_stall_s = max(longest_gap - gap_s, waited)
         self._health()
         self._check_switch_inputs()
         drops = {h: p.read_drops() for h, p in self._ports.items()}

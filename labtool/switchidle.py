@@ -91,6 +91,19 @@ class SwitchIdleProbe:
         last, self._last = self._last, cpu
         return last is not None and cpu == last and not runnable and not queued
 
+    def run_delays(self) -> list[int]:
+        """Nanoseconds each BMv2 packet thread has spent runnable but not running (the
+        second schedstat field): a thread that waited for a CPU this long may have
+        taken a frame that long after it arrived, so the difference over a burst
+        bounds how late the switch saw any of its frames."""
+        out = []
+        for _stat_fd, sched_fd in self._threads:
+            try:
+                out.append(int(os.pread(sched_fd, 128, 0).split()[1]))
+            except (OSError, ValueError, IndexError):
+                out.append(0)
+        return out
+
     def close(self) -> None:
         for fds in self._threads:
             for fd in fds:

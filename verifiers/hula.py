@@ -235,11 +235,16 @@ def load(lab: LabContext, flows: list[Flow], probers: list[str], count: int, gap
         # a ToR sends each of its host's probe requests up every uplink once
         per_spine = {s: end[s] - before[s] - requests[src] for s in end}
         order = [struct.unpack_from("!I", fr, 42)[0] for fr in received[dst] if len(fr) >= 46]
+        used = [s for s, n in per_spine.items() if n]
+        if (order != list(range(count)) or len(used) != 1) and lab.last_stall_s > GAP_LIMIT_S:
+            # a correct program starts a new flowlet after a real gap: no verdict
+            raise HarnessError(f"{what}: the sender or a switch was held up "
+                               f"{lab.last_stall_s:.3f} s (more than half the flowlet gap) "
+                               "while the flow ran: no verdict on flowlets")
         if order != list(range(count)):
             first = next((i for i, v in enumerate(order) if v != i), len(order))
             raise CheckFailed(f"{what} {src} -> {dst}: {dst} got {len(order)} of {count} "
                               f"packets; first out of place at position {first}")
-        used = [s for s, n in per_spine.items() if n]
         if len(used) != 1:
             raise CheckFailed(f"{what} {src} -> {dst} went up to {used or 'no'} spine(s): "
                               f"{per_spine} data frames (it must keep one path: flowlets)")
