@@ -274,6 +274,23 @@ def seeded_reconfiguration(rng: Random, pool: Any) -> Reconfiguration:
     def extra() -> int:
         return rng.randrange(1, 4)
 
+    def last_cell(algo: str, threshold: int) -> Case | None:
+        """A source whose `algo` hash lands in the last of 1024 cells (the lab's register
+        size): a program whose register is smaller than its hash range, or whose hash
+        base is not 0, never counts it (BMv2 ignores a write past the end)."""
+        prefix = fresh(16)
+        for _ in range(50000):
+            addr = prefix.network | rng.randrange(prefix.size)
+            if hm.plausible_hashes(addr)[algo] % 1024 == 1023 and pool.fits(addr):
+                pool.reserve(addr)
+                entries.append(hm.ThresholdEntry(hm.Prefix(addr, 32), threshold))
+                return Case(f"{fr.ip_text(addr)}/32 (threshold {threshold}; the last of 1024 "
+                            f"cells under {algo})", addr, threshold + extra(), host_choice())
+        return None  # a host's own address holds that cell (modulo 256): not this run
+
+    # first: every other address taken makes the last cells (modulo 256 too) scarcer
+    edges = [c for c in (last_cell("crc32", rng.randrange(1, 6)),
+                         last_cell("crc16", rng.randrange(1, 6))) if c is not None]
     near = [100 + rng.choice((-1, 1)) * rng.randrange(1, 10),
             300 + rng.choice((-1, 1)) * rng.randrange(1, 10)]
     wide = 0x10000 + rng.randrange(1, 5)  # a 16-bit threshold field would keep only 1-4
@@ -283,7 +300,7 @@ def seeded_reconfiguration(rng: Random, pool: Any) -> Reconfiguration:
     singles = [single(0, extra() + 1, host_choice()), one, single(2, 2 + extra(), host_choice()),
                single(near[0], near[0] + extra(), host_choice(2)),
                single(wide, wide - 0x10000 + 1 + extra(), host_choice()), unlimited,
-               near_threshold]
+               near_threshold, *edges]
 
     def shared_prefix() -> tuple[list[Any], list[Case]]:
         shared = fresh(rng.randrange(16, 29))
