@@ -546,6 +546,16 @@ def check_frames(lab: LabContext, tap: Tap, conns: list[Connection],
     tap.carry = []
     late = {id(t.seg) for t in recent}
     traffic = sort_traffic(earlier + recent, set(ctl.CLIENTS))
+    # On a loaded machine a frame can still be on its way out of s1 when it looks idle
+    # (host stacks keep talking meanwhile): before calling a segment dropped, listen a
+    # little longer for its other side; what arrives now is checked like `recent`.
+    deadline = time.monotonic() + LATE_S
+    while _unanswered(traffic, by_addr, owner, late) and time.monotonic() < deadline:
+        lab.capture(lambda _: True, 0.2, 0.02)
+        more = tap.read()
+        late |= {id(t.seg) for t in more}
+        recent += more
+        traffic = sort_traffic(earlier + recent, set(ctl.CLIENTS))
     compared = 0
 
     def in_flight(conn: Connection, item: Tapped) -> bool:
@@ -575,6 +585,28 @@ def check_frames(lab: LabContext, tap: Tap, conns: list[Connection],
                 continue
             compared += _check_up(lab, conn, seg, outs2)
     return compared
+
+
+LATE_S = 0.5  # how long check_frames waits for the other side of a segment at most
+
+
+def _unanswered(traffic: Traffic, by_addr: dict[Any, Connection],
+                owner: dict[int, Connection], late: set[int]) -> bool:
+    """Whether a segment of a known connection, not itself just captured, has no
+    counterpart on the other side of s1 yet."""
+    for key, segs in traffic.from_backend.items():
+        for seg in segs:
+            conn = owner.get(id(seg)) or by_addr.get((key[0], key[1]))
+            if conn is not None and conn.backend is not None and id(seg) not in late \
+                    and not traffic.to_client.get(key):
+                return True
+    for key, segs in traffic.from_client.items():
+        for seg in segs:
+            conn = owner.get(id(seg)) or by_addr.get((key[0], key[1]))
+            if conn is not None and conn.backend is not None and id(seg) not in late \
+                    and seg.dst_ip == conn.cfg.vip and not traffic.to_backend.get(key):
+                return True
+    return False
 
 
 def _check_down(conn: Connection, seg: Any, got: list[Any], cookie_of: CookieRule) -> int:
