@@ -309,7 +309,10 @@ BF_CELLS = 4096  # counters per hash (LABS.md)
 FIELD_ORDERS = {"addresses, protocol, ports": ("src", "dst", "proto", "sport", "dport"),
                 "addresses, ports, protocol": ("src", "dst", "sport", "dport", "proto")}
 WIDTHS = {"src": 32, "dst": 32, "proto": 8, "sport": 16, "dport": 16}
+LAB_ORDER = FIELD_ORDERS["addresses, protocol, ports"]
 ALGORITHMS = {"crc16": hashes.crc16, "crc32": hashes.crc32}
+VARIED = {"sport": "source port", "dport": "destination port", "src": "source address"}
+HOST_ADDRESSES = {"10.0.1.1", "10.0.2.2"}  # LABS.md: h1, h2 (a spoofed source is neither)
 
 
 def bf_cells(flow: Flow, order: tuple[str, ...]) -> dict[str, int]:
@@ -318,25 +321,44 @@ def bf_cells(flow: Flow, order: tuple[str, ...]) -> dict[str, int]:
     return {name: algo(raw) % BF_CELLS for name, algo in ALGORITHMS.items()}
 
 
-def sharing_one_cell(rng: Random, flow: Flow, algo: str, order: tuple[str, ...],
-                     avoid: Iterable[int]) -> Flow:
-    """`flow` with another source port such that, with both hashes over `order`, it
-    lands in the same `algo` cell as `flow` and in another cell of the other hash
-    than either of `flow`'s (one array for both hashes included). A filter that
-    takes the minimum of its two counters treats it as a new flow; one that reads a
-    single hash (or blocks when ANY counter is full) blocks it with `flow`."""
+def with_field(flow: Flow, field: str, value: int) -> Flow:
+    if field == "src":  # the low 16 bits of the source address
+        return flow.but(src=fr.ip_text(fr.ip_int(flow.src) & 0xFFFF0000 | value))
+    return flow.but(**{field: value})
+
+
+def sharing_one_cell(rng: Random, flow: Flow, algo: str, order: tuple[str, ...], field: str,
+                     avoid: Iterable[Flow]) -> Flow:
+    """`flow` with another `field` (source port, destination port or the low bits of
+    the source address) such that, with both hashes over `order`, it lands in the same
+    `algo` cell as `flow` and in another cell of the other hash than either of
+    `flow`'s (one array for both hashes included). A filter that takes the minimum of
+    its two counters treats it as a new flow; one that reads a single hash, blocks
+    when ANY counter is full, or leaves `field` out of its other hash, blocks it."""
     mine = bf_cells(flow, order)
-    taken = set(avoid) | {flow.sport}
+    other = next(a for a in ALGORITHMS if a != algo)
+    taken = set(avoid) | {flow}
     start = rng.randrange(1, 65536)
     for step in range(65535):
-        port = (start + step) % 65535 + 1
-        if port in taken:
+        candidate = with_field(flow, field, (start + step) % 65535 + 1)
+        if candidate in taken or (field == "src" and candidate.src in HOST_ADDRESSES):
             continue
-        cells = bf_cells(flow.but(sport=port), order)
-        other = next(a for a in ALGORITHMS if a != algo)
+        cells = bf_cells(candidate, order)
         if cells[algo] == mine[algo] and cells[other] not in mine.values():
-            return flow.but(sport=port)
-    raise ValueError(f"no source port shares only the {algo} cell of {flow.label()}")
+            return candidate
+    raise ValueError(f"no {field} shares only the {algo} cell of {flow.label()}")
+
+
+def in_last_cell(rng: Random, flow: Flow, algo: str) -> Flow:
+    """`flow` with a source port that puts it in the last `algo` cell (the lab's field
+    order): a program whose hash base is not 0 indexes past its register's end there
+    and never counts the flow."""
+    start = rng.randrange(1, 65536)
+    for step in range(65535):
+        candidate = flow.but(sport=(start + step) % 65535 + 1)
+        if bf_cells(candidate, LAB_ORDER)[algo] == BF_CELLS - 1:
+            return candidate
+    raise ValueError(f"no source port puts {flow.label()} in the last {algo} cell")
 
 
 # -- 1. the course's routes --------------------------------------------------------------
@@ -349,9 +371,9 @@ class Heavy:
 
 def course_phase(lab: LabContext, rng: Random, traffic: Traffic, network: Any) -> Heavy:
     h1, h2 = lab.host("h1"), lab.host("h2")
-    sport, dport = random_port(rng), random_port(rng)
-    tcp = Flow("h1", h1.ip, h2.ip, fr.TCP, sport, dport)
-    udp = Flow("h2", h2.ip, h1.ip, fr.UDP, random_port(rng), random_port(rng))
+    # the two flows that get blocked sit in the last cell of one hash each
+    tcp = in_last_cell(rng, Flow("h1", h1.ip, h2.ip, fr.TCP, 0, random_port(rng)), "crc32")
+    udp = in_last_cell(rng, Flow("h2", h2.ip, h1.ip, fr.UDP, 0, random_port(rng)), "crc16")
     spoofed = fr.ip_text(hm.Prefix.of(fr.ip_int(h2.ip), 24).network | rng.randrange(3, 255))
     variants = {
         "source port": udp.but(sport=random_port(rng, (udp.sport,))),
@@ -363,9 +385,10 @@ def course_phase(lab: LabContext, rng: Random, traffic: Traffic, network: Any) -
     one_cell: dict[str, Flow] = {}
     for order_name, order in FIELD_ORDERS.items():
         for algo in ALGORITHMS:
-            used = [f.sport for f in [*variants.values(), *one_cell.values()]]
-            one_cell[f"{algo} cell ({order_name})"] = sharing_one_cell(rng, udp, algo, order,
-                                                                        used)
+            for field, name in VARIED.items():
+                used = [*variants.values(), *one_cell.values()]
+                one_cell[f"{algo} cell ({order_name}; another {name})"] = \
+                    sharing_one_cell(rng, udp, algo, order, field, used)
     extra = rng.randrange(5, 21)
 
     def frames(group: str, flow: Flow, n: int) -> list[tuple[str, bytes]]:
@@ -377,7 +400,7 @@ def course_phase(lab: LabContext, rng: Random, traffic: Traffic, network: Any) -
     reverse_frames = frames(f"reverse of {udp.label()}: {reverse.label()}", reverse,
                             rng.randrange(15, 31))
     one_cell_frames = [frames(f"{flow.label()}: only the {what} of {udp.label()}", flow,
-                              rng.randrange(6, 13)) for what, flow in one_cell.items()]
+                              rng.randrange(4, 9)) for what, flow in one_cell.items()]
     others = {
         "h1": [frames(f"{Flow('h1', h1.ip, h2.ip, fr.ICMP).label()} (echo request)",
                       Flow("h1", h1.ip, h2.ip, fr.ICMP, rng.randrange(1 << 16), 8), 6),
@@ -525,6 +548,10 @@ def seeded_phase(lab: LabContext, rng: Random, traffic: Traffic, network: Any,
     other_dst = tcp.but(dst=dest.via_prefix)
     moved = frames(f"{tcp.label()} but destination address: {other_dst.label()} (after the "
                    "first one is blocked)", other_dst, rng.randrange(5, 11))
+    for field in ("sport", "dport"):
+        variant = tcp.but(**{field: random_port(rng, (getattr(tcp, field),))})
+        moved += frames(f"{tcp.label()} but {VARIED[field]}: {variant.label()} (after the "
+                        "first one is blocked)", variant, rng.randrange(5, 11))
     udp_again = frames(f"{heavy.udp.label()} (blocked)", heavy.udp, 3)
     routed = (light("h1", h1.ip, h2.ip, "/32 on s1 and s2")
               + light("h1", h1.ip, dest.via_prefix, "short prefix on s1, middle one on s2")
@@ -551,9 +578,10 @@ def seeded_phase(lab: LabContext, rng: Random, traffic: Traffic, network: Any,
                    "delivered anywhere"):
         expect_groups(outcome, dropped)
     with lab.check(f"{tcp.label()} at 999 gets exactly one more (1000 in all); the same flow "
-                   "to another destination (only the destination address differs) then "
-                   f"passes; {heavy.udp.label()} stays blocked"):
-        expect_groups(outcome, [cont[0][0], moved[0][0], udp_again[0][0]])
+                   "to another destination, from another source port or to another "
+                   f"destination port then passes; {heavy.udp.label()} stays blocked"):
+        expect_groups(outcome, [cont[0][0], *dict.fromkeys(g for g, _ in moved),
+                                udp_again[0][0]])
     with lab.check("seeded routes: every delivered frame equals the model's whole (MACs from "
                    "the table, TTL, checksum, the rest unchanged)"):
         expect_integrity(outcome)
