@@ -11,16 +11,19 @@ only the source MAC, which the spec leaves open, is masked). What is proven:
    protocol, source address) and its reverse flow get every frame through (a key
    missing any of these fields fails); flows that share exactly ONE Bloom-filter cell
    with the blocked flow (its crc16 or its crc32 cell, for the two usual orders of the
-   5-tuple) get every frame through (a single-hash filter, or one that blocks when any
-   counter is full, fails; other hash choices only make them ordinary new flows);
+   5-tuple, reached by another source port, destination port or source address) get
+   every frame through (a single-hash filter, one that blocks when any counter is full,
+   or one whose other hash lacks that field fails; other hash choices only make them
+   ordinary new flows); the blocked UDP flow sits in the last crc16 cell and the TCP
+   flow in the last crc32 cell (a hash base other than 0 runs past the register);
    ICMP and another IPv4 protocol are routed both ways (TTL and checksum too), never
    blocked;
 2. routes reconfigured through P4Runtime with seeded values on both switches: next-hop
    MACs and ports from the table, the longest prefix winning (/32 over shorter ones,
    a drop() entry inside a prefix, a /32 inside the drop), a route back out of the
    ingress port, destinations a switch does not route (dropped); the TCP flow at 999
-   gets exactly one more, and the same flow to another destination (only the
-   destination address differs) passes.
+   gets exactly one more, and the same flow to another destination, from another
+   source port or to another destination port passes.
 TTLs run from 3 to 255, TOS/DF/identification vary (a checksum over too few fields
 fails). Only the contract is used: table ipv4_lpm (key hdr.ipv4.dstAddr), actions
 ipv4_forward(dstAddr, port) and drop().
