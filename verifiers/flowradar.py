@@ -87,8 +87,9 @@ def send_epoch(lab: LabContext, epoch: Any) -> dict[str, list[bytes]]:
     return got
 
 
-def check_delivery(got: dict[str, list[bytes]], epoch: Any) -> None:
-    """Every packet at its destination, TTL one lower per switch, checksum valid."""
+def check_delivery(got: dict[str, list[bytes]], epoch: Any, macs: dict[str, bytes]) -> None:
+    """Every packet at its destination, addressed to it (the last hop's MAC from the
+    route), TTL one lower per switch, checksum valid."""
     for host, received in got.items():
         want: Counter[Flow | None] = Counter(
             {fl: s.packets for fl, s in epoch.flows.items() if s.dst == host})
@@ -104,6 +105,10 @@ def check_delivery(got: dict[str, list[bytes]], epoch: Any) -> None:
             if frame[22] != TTL - hops:
                 raise CheckFailed(f"{host}: {collector.describe(fl)} arrived with TTL "
                                   f"{frame[22]}, expected {TTL - hops} ({hops} switches)")
+            if frame[0:6] != macs[host]:
+                raise CheckFailed(f"{host}: {collector.describe(fl)} arrived for MAC "
+                                  f"{frame[0:6].hex(':')}, not {host}'s {macs[host].hex(':')} "
+                                  "(the route's next-hop MAC)")
             if not f.ipv4_checksum_ok(frame):
                 raise CheckFailed(f"{host}: {collector.describe(fl)}: IPv4 checksum invalid")
 
@@ -169,6 +174,10 @@ def check_undecodable(sw: str, decoded: Any, truth: dict[Flow, int]) -> None:
         raise CheckFailed(f"{sw}: {decoded.summary()}, but {len(truth)} flows crossed it")
 
 
+def host_macs(lab: LabContext) -> dict[str, bytes]:
+    return {name: bytes.fromhex(lab.host(name).mac.replace(":", "")) for name in lab.hosts}
+
+
 def route(lab: LabContext, prefix: Any) -> None:
     """The prefix on every switch, toward its host (as the controller routes hosts)."""
     for sw in lab.lab.switches:
@@ -188,7 +197,7 @@ def verify(lab: LabContext) -> None:
     with lab.check(f"epoch 1: all {packets} packets of {len(first.flows)} flows (TCP and UDP, "
                    "1 to hundreds of packets, flows one 5-tuple field apart) reach their "
                    "destination, TTL one lower per switch, IPv4 checksum valid"):
-        check_delivery(got, first)
+        check_delivery(got, first, host_macs(lab))
 
     read = {sw: collector.read(lab.switch(sw), reset=True) for sw in switches}
     with lab.check("epoch 1: every switch's registers (filter bits, both FlowXOR parts, "
@@ -227,7 +236,7 @@ def verify(lab: LabContext) -> None:
                    f"some of epoch 1 again, some to {prefix.text()} (its first and last "
                    "address too), delivered, and the registers equal the reference "
                    "encoder's started from zero (a flow of epoch 1 is new again)"):
-        check_delivery(got, second)
+        check_delivery(got, second, host_macs(lab))
         check_registers(read, second.reference(layout, switches))
 
     with lab.check(f"epoch 2: {', '.join(others)} decode to exactly the new epoch's flows and "
