@@ -145,8 +145,11 @@ def drawn_switch_ids(lab: LabContext) -> dict[str, int]:
 
 def drawn_bitmaps(lab: LabContext, n: int) -> list[int]:
     """n distinct non-empty instruction subsets: all six first (every field checked
-    under the drawn configuration), then a single instruction, then any others."""
-    picked = [0b111111, lab.rng.choice((1, 2, 4, 8, 16, 32))]
+    under the drawn configuration), then single instructions (each one alone if n
+    allows: for every two instructions some bitmap has one without the other, so a
+    test of the wrong bit shows), then any others."""
+    singles = lab.rng.sample((1, 2, 4, 8, 16, 32), min(6, max(1, n - 1)))
+    picked = [0b111111, *singles]
     picked += lab.rng.sample(sorted(set(range(1, 64)) - set(picked)), n - len(picked))
     return [model.bitmap_of([b for b in range(6) if s >> (5 - b) & 1]) for s in picked]
 
@@ -410,6 +413,10 @@ def check_timing(records: list[Any], watched: list[tuple[bytes, Any]], queue_lim
         problems = model.timing_problems(measured(rec), names, queue_limit)
         if problems:
             raise CheckFailed(f"c1: report {n}: " + "; ".join(problems))
+        qids = {h.queue_id for h in rec.hops} - {None, 0}
+        if qids:
+            raise CheckFailed(f"c1: report {n}: queue id {qids.pop()}, but simple_switch has "
+                              "one queue per port, id 0")
         for name, hop in zip(names, rec.hops):
             if hop.ingress_ts is None:
                 continue
@@ -418,6 +425,20 @@ def check_timing(records: list[Any], watched: list[tuple[bytes, Any]], queue_lim
                 raise CheckFailed(f"c1: report {n}: {name}'s ingress time {hop.ingress_ts} µs "
                                   f"is before report {earlier[0]}'s {earlier[1]} µs")
             last_ingress[name] = (n, hop.ingress_ts)
+    # BMv2 takes some microseconds from ingress to egress: latencies that are all 0 at a
+    # switch mean both times are one clock reading (e.g. the ingress time taken in egress)
+    spans: dict[str, list[int]] = {}
+    for rec, (_, tele) in zip(records, watched):
+        for name, h in zip((hop.switch for hop in tele.hops), rec.hops):
+            if h.hop_latency is not None:
+                spans.setdefault(name, []).append(h.hop_latency)
+            elif h.ingress_ts is not None and h.egress_ts is not None:
+                spans.setdefault(name, []).append(h.egress_ts - h.ingress_ts)
+    for name, values in spans.items():
+        if len(values) >= 3 and not any(values):
+            raise CheckFailed(f"c1: {name}'s hop latency (egress - ingress time) is 0 in all "
+                              f"{len(values)} reports: its ingress time is not the packet's "
+                              "arrival")
 
 
 def check_report_frames(reports: list[bytes], records: list[Any],
