@@ -20,6 +20,7 @@ from .hostio import HostPort, Received, SwitchIdleness, collect, in_netns
 from .loader import user_traceback
 from .manifest import Lab, host_intf
 from .pktdiff import FrameLike, first_difference, summary, to_bytes
+from .switchidle import StallMeter, SwitchIdleProbe
 from .traffic import (
     BURST_ALLOWANCE,
     Classifier,
@@ -318,8 +319,9 @@ class LabContext:
         rx0 = {h: counter(i, "rx_packets") for h, i in sender_if.items()}
         tx0 = {h: counter(i, "tx_packets") for h, i in receiver_if.items()}
         sent = dict.fromkeys(raw, 0)
-        delays0 = self._idleness.run_delays() if self._idleness is not None else []
         start = previous = time.perf_counter()
+        stalls = StallMeter(self._idleness, start) if isinstance(self._idleness,
+                                                                   SwitchIdleProbe) else None
         longest_gap = 0.0
         for (host, frame), due in zip(plan, send_offsets(len(plan), gap_s, allowance)):
             if due:
@@ -327,6 +329,8 @@ class LabContext:
             sent[host] += self._ports[host].send([frame])
             now = time.perf_counter()
             longest_gap, previous = max(longest_gap, now - previous), now
+            if stalls is not None:
+                stalls.sample(now)
         self._sent += sum(sent.values())
         want = dict(expect or {})
 
@@ -335,9 +339,9 @@ class LabContext:
 
         got = collect(self._ports.values(), complete, timeout if want or self._idleness else settle,
                       settle, self._idleness)
-        delays = self._idleness.run_delays() if self._idleness is not None else []
-        waited = max((b - a for a, b in zip(delays0, delays)), default=0) / 1e9
-        self.last_stall_s = max(longest_gap - gap_s, waited)
+        if stalls is not None:
+            stalls.sample(time.perf_counter(), force=True)
+        self.last_stall_s = max(longest_gap - gap_s, stalls.longest_s if stalls else 0.0)
         self._health()
         self._check_switch_inputs()
         drops = {h: p.read_drops() for h, p in self._ports.items()}

@@ -109,3 +109,32 @@ class SwitchIdleProbe:
             for fd in fds:
                 os.close(fd)
         self._threads = []
+
+
+class StallMeter:
+    """The longest a BMv2 packet thread waited for a CPU in one go, approximately:
+    run_delays() is sampled every few milliseconds, and consecutive samples in which
+    a thread waited for most of the interval add up to one stall. A cumulative wait
+    would count a busy machine's many short waits as one long pause."""
+
+    SAMPLE_S = 0.005
+    MOSTLY = 0.6  # a sample in which a thread waited this share of the interval
+
+    def __init__(self, probe: SwitchIdleProbe, now: float) -> None:
+        self.probe = probe
+        self._at = now
+        self._delays = probe.run_delays()
+        self._streak = [0] * len(self._delays)
+        self.longest_s = 0.0
+
+    def sample(self, now: float, force: bool = False) -> None:
+        if not force and now - self._at < self.SAMPLE_S:
+            return
+        delays = self.probe.run_delays()
+        interval_ns = (now - self._at) * 1e9
+        for i, (before, after) in enumerate(zip(self._delays, delays)):
+            waited = after - before
+            self._streak[i] = self._streak[i] + waited if waited >= self.MOSTLY * interval_ns \
+                else waited
+            self.longest_s = max(self.longest_s, self._streak[i] / 1e9)
+        self._at, self._delays = now, delays

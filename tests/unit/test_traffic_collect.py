@@ -190,3 +190,27 @@ def test_segmentation_offloads_readable_without_root() -> None:
         state = netdev.segmentation_offloads("lo", sock)
     assert set(state) == {"tso", "gso", "gro"}
     assert all(isinstance(v, bool) for v in state.values())
+
+
+def test_stall_meter_adds_up_consecutive_waits_only() -> None:
+    """Many short waits on a busy machine are not one pause; a thread that waited for
+    most of several samples in a row is."""
+    from typing import Any
+
+    from labtool.switchidle import StallMeter
+
+    class Probe:
+        delays = [0, 0]
+
+        def run_delays(self) -> list[int]:
+            return list(self.delays)
+
+    probe: Any = Probe()
+    meter = StallMeter(probe, 0.0)
+    ms = 1_000_000
+    for step in range(1, 11):  # thread 0: 2 ms of every 10 ms; thread 1: waits 9 of 10 ms
+        probe.delays = [probe.delays[0] + 2 * ms, probe.delays[1] + (9 * ms if step > 6 else 0)]
+        meter.sample(step * 0.010)
+    assert 0.035 < meter.longest_s < 0.037  # thread 1's four samples in a row
+    meter.sample(0.101)  # too soon after the last sample: ignored
+    assert meter.longest_s < 0.037
