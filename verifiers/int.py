@@ -43,6 +43,7 @@ collector: Any = load_module(HERE.parents[1] / "controllers" / "int_collector.py
 model: Any = load_module(HERE.with_name("int_model.py"), "int_model")
 
 SENDER, RECEIVER, COLLECTOR = "h1", "h2", "c1"
+ALL_BITMAP = 0xFC00  # all six instructions (int_model.ALL_INSTRUCTIONS)
 KEY_FIELDS = (("src", "hdr.ipv4.srcAddr", 32), ("dst", "hdr.ipv4.dstAddr", 32),
               ("sport", "hdr.udp.srcPort", 16), ("dport", "hdr.udp.dstPort", 16))
 
@@ -251,7 +252,7 @@ def _draw_once(lab: LabContext, ids: dict[str, int], collector_mac: str) \
     rng.shuffle(others)
     max_hops = [full] + others
     entries, intended = [], []
-    ports = rng.sample(range(65536), 2 * (len(bitmaps) + 1))
+    ports = rng.sample(range(1, 65536), 2 * (len(bitmaps) + 1))  # 0 -> 0: see below
 
     def flow(i: int) -> Any:
         src = h1 if rng.random() < 0.5 else rng.randrange(1, 0xFFFFFFFF) & ~0x3 | 0x1
@@ -266,6 +267,12 @@ def _draw_once(lab: LabContext, ids: dict[str, int], collector_mac: str) \
         entries.append(flow_entry(lab, base, rng.randrange(1, 256),
                                   bitmaps[len(max_hops) + j], 200 + j, differ=differ))
         intended.append((base, None))
+    # h1 -> h2 with UDP ports 0 -> 0: no UDP flow sent uses them, but a program that looks
+    # TCP up in the watchlist reads the ports of the UDP header it never parsed (0 on
+    # BMv2) and gives the TCP packets below INT
+    entries.append(model.WatchEntry(model.Ternary(h1, 0xFFFFFFFF), model.Ternary(h2, 0xFFFFFFFF),
+                                    model.Ternary(0, 0xFFFF), model.Ternary(0, 0xFFFF),
+                                    rng.randrange(1, 256), ALL_BITMAP, 1))
     config = Config(ids, entries, collector_mac)
     for f, entry in intended:
         if model.watching(entries, f) is not entry:
@@ -275,6 +282,7 @@ def _draw_once(lab: LabContext, ids: dict[str, int], collector_mac: str) \
         traffic.add(SENDER, udp_frame(lab, SENDER, RECEIVER, f))
     twin = intended[0][0]
     traffic.add(SENDER, tcp_frame(lab, SENDER, RECEIVER, twin.sport, twin.dport))
+    traffic.add(SENDER, tcp_frame(lab, SENDER, RECEIVER, *rng.sample(range(1, 65536), 2)))
     traffic.add(RECEIVER, udp_frame(lab, RECEIVER, SENDER, sport=twin.dport, dport=twin.sport))
     traffic.add(RECEIVER, udp_frame(lab, RECEIVER, SENDER, sport=twin.sport, dport=twin.dport))
     for host, frame in traffic.sends:

@@ -126,10 +126,12 @@ def test_drawn_watchlists_keep_watched_flows_and_decoys_apart(seed: int) -> None
     config, traffic = verifier.drawn_traffic(lab, ids, "02:00:00:00:00:01")
     maxes = sorted(e.max_hop for e in config.entries[:5])
     assert maxes[:4] == [0, 1, 2, 3] and maxes[4] > 3
-    assert len({e.instructions for e in config.entries}) == len(config.entries)
+    *drawn, decoy = config.entries  # the last: h1 -> h2, UDP ports 0 -> 0 (TCP decoy)
+    assert len({e.instructions for e in drawn}) == len(drawn)
+    assert (decoy.sport.value, decoy.sport.mask, decoy.dport.value) == (0, 0xFFFF, 0)
     full = [e for e in config.entries[:5] if e.instructions == model.ALL_INSTRUCTIONS]
     assert len(full) == 1 and full[0].max_hop >= 3  # every field of every hop, drawn ids
-    assert len(traffic.watched) == 10 and traffic.unwatched == 4 + 3
+    assert len(traffic.watched) == 10 and traffic.unwatched == 4 + 4
     for frame, tele in traffic.watched:
         assert model.udp_flow_of(frame).dst == 0x0A000002
         assert tele.instructions in {e.instructions for e in config.entries[:5]}
