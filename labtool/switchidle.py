@@ -118,7 +118,7 @@ class StallMeter:
     would count a busy machine's many short waits as one long pause."""
 
     SAMPLE_S = 0.005
-    MOSTLY = 0.6  # a sample in which a thread waited this share of the interval
+    MOSTLY = 0.9  # a sample in which a thread waited (nearly) all of the interval
 
     def __init__(self, probe: SwitchIdleProbe, now: float) -> None:
         self.probe = probe

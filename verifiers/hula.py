@@ -61,6 +61,7 @@ SHARE = 0.8
 IDLE_S = 0.3              # > 2 TAU: a load is forgotten
 FLOWLET_IDLE = 0.1        # 2 flowlet gaps: a flow may move
 GAP_LIMIT_S = 0.025       # half a flowlet gap: packets this close stay on their path
+FLOWLET_GAP_S = 0.05      # the design's flowlet gap: only a longer pause can move a flow
 VARIANTS = 3              # flows per 5-tuple field that differ from the running flow
 DPORT = 7000
 HEAVY_SPORT = 9999
@@ -236,10 +237,10 @@ def load(lab: LabContext, flows: list[Flow], probers: list[str], count: int, gap
         per_spine = {s: end[s] - before[s] - requests[src] for s in end}
         order = [struct.unpack_from("!I", fr, 42)[0] for fr in received[dst] if len(fr) >= 46]
         used = [s for s, n in per_spine.items() if n]
-        if (order != list(range(count)) or len(used) != 1) and lab.last_stall_s > GAP_LIMIT_S:
+        if (order != list(range(count)) or len(used) != 1) and lab.last_stall_s > FLOWLET_GAP_S:
             # a correct program starts a new flowlet after a real gap: no verdict
             raise HarnessError(f"{what}: the sender or a switch was held up "
-                               f"{lab.last_stall_s:.3f} s (more than half the flowlet gap) "
+                               f"{lab.last_stall_s:.3f} s (longer than the flowlet gap) "
                                "while the flow ran: no verdict on flowlets")
         if order != list(range(count)):
             first = next((i for i, v in enumerate(order) if v != i), len(order))

@@ -28,7 +28,10 @@ def test_solution_passes(lab: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("lab", LABS)
 def test_selftest_kills_every_mutant(lab: str) -> None:
-    proc = labtool("selftest", lab, timeout=900)
+    # one run at a time: the verdicts are what is tested here (test_isolation covers -j);
+    # hula's flowlet checks withhold a verdict while the machine pauses, and five-switch
+    # runs two at a time on two cores pause it often
+    proc = labtool("selftest", lab, "-j", "1", timeout=1800)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "SURVIVED" not in proc.stdout
     mutants = load_mutants(ROOT / "p4src" / "mutants" / f"{lab}.toml")
