@@ -89,9 +89,10 @@ class LabContext:
         self._sent = 0         # ... and frames the verifier sent since then
         self._idleness = switch_idleness
         # of the last burst(): the longest the sender fell behind between two frames, or
-        # a BMv2 packet thread waited for a CPU (an upper bound on how much later than
-        # sent the switch may have seen a frame). Verifiers of timing-sensitive programs
-        # (flowlets) use it to tell a machine pause from a program's fault.
+        # a BMv2 packet thread waited for a CPU in one go (switchidle.StallMeter): how
+        # much later than sent the switch may have seen a frame. Verifiers of timing-
+        # sensitive programs (flowlets) use it to tell a machine pause from a program's
+        # fault.
         self.last_stall_s = 0.0
         self._switch_drops = switch_drops or (lambda: None)
         self.pace_s = lab.pace_us * 1e-6  # one frame per pace_s across all senders...

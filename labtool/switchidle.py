@@ -94,8 +94,7 @@ class SwitchIdleProbe:
     def run_delays(self) -> list[int]:
         """Nanoseconds each BMv2 packet thread has spent runnable but not running (the
         second schedstat field): a thread that waited for a CPU this long may have
-        taken a frame that long after it arrived, so the difference over a burst
-        bounds how late the switch saw any of its frames."""
+        taken a frame that long after it arrived (StallMeter samples it)."""
         out = []
         for _stat_fd, sched_fd in self._threads:
             try:
