@@ -14,6 +14,11 @@ class HarnessError(Exception):
     student's fault, so it ends the run as an error (exit 2), not as FAIL."""
 
 
+class VerdictReached(Exception):
+    """A check failed in a run that needs only its verdict (a mutant's: killed is
+    killed), so the rest of the verifier is skipped. Raised by LabContext.check."""
+
+
 @dataclass
 class CheckResult:
     name: str

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from .checks import CheckFailed, CheckResult, HarnessError
+from .checks import CheckFailed, CheckResult, HarnessError, VerdictReached
 from .controlplane import SwitchControl
 from .errors import ControlPlaneError, LabtoolError, unknown_name
 from .hostio import HostPort, Received, SwitchIdleness, collect, in_netns
@@ -105,6 +105,9 @@ class LabContext:
         self._ports = dict(ports or {})
         self._health = health or (lambda: None)
         self.results: list[CheckResult] = []
+        # Mutation analysis needs a mutant's verdict, not every reason: the first failed
+        # check ends the verifier (checks of broken programs often wait out timeouts).
+        self.stop_at_failure = False
         self.notes: list[str] = []  # what a verifier reports besides its checks
         self.hosts = {
             h.name: HostInfo(h.name, h.ip, h.mac, h.prefixlen, *lab.host_port[h.name])
@@ -179,17 +182,20 @@ class LabContext:
         try:
             yield
         except CheckFailed as exc:
-            self.results.append(CheckResult(name, False, str(exc), time.perf_counter() - start))
+            self._failed(name, str(exc), start)
         except ControlPlaneError as exc:
-            self.results.append(CheckResult(name, False, f"control plane: {exc}",
-                                            time.perf_counter() - start))
-        except (LabtoolError, HarnessError):
+            self._failed(name, f"control plane: {exc}", start)
+        except (LabtoolError, HarnessError, VerdictReached):
             raise
         except Exception as exc:  # noqa: BLE001 - see unexpected_output
-            self.results.append(CheckResult(name, False, unexpected_output(exc),
-                                            time.perf_counter() - start))
+            self._failed(name, unexpected_output(exc), start)
         else:
             self.results.append(CheckResult(name, True, "", time.perf_counter() - start))
+
+    def _failed(self, name: str, detail: str, start: float) -> None:
+        self.results.append(CheckResult(name, False, detail, time.perf_counter() - start))
+        if self.stop_at_failure:
+            raise VerdictReached(name)
 
     # -- packets ---------------------------------------------------------------------------
     def drain(self) -> None:
@@ -290,15 +296,18 @@ class LabContext:
     def burst(self, sends: Mapping[str, Sequence[FrameLike]] | Sequence[tuple[str, FrameLike]],
               *, expect: Mapping[str, int] | None = None, gap_s: float | None = None,
               back_to_back: int | None = None, timeout: float = 5.0,
-              settle: float = BURST_SETTLE_S) -> dict[str, list[bytes]]:
+              settle: float = BURST_SETTLE_S,
+              due: Sequence[float] | None = None) -> dict[str, list[bytes]]:
         """Send many frames from several hosts and return every frame each host captured.
         `sends` is {host: frames} (interleaved round robin) or a list of (host, frame) in
         the order to send them. The first `back_to_back` frames (default: as many as
         BMv2's input ring safely queues) go at once, the rest one per `gap_s` (default:
         the lab's pace); back_to_back=0 paces them all, e.g. to spread a traffic mix
         over real time. `expect` (host -> frame count) lets collection stop once that
-        many arrived and the switches are idle. Frames lost outside BMv2 raise
-        HarnessError with the stage where they vanished."""
+        many arrived and the switches are idle. `due` (with a plan list) gives each
+        frame's send time in seconds from the start instead, for traffic whose rate
+        changes. Frames lost outside BMv2 raise HarnessError with the stage where they
+        vanished."""
         gap_s = self.pace_s if gap_s is None else gap_s
         allowance = self.allowance if back_to_back is None else min(back_to_back, self.allowance)
         if isinstance(sends, Mapping):
@@ -311,6 +320,11 @@ class LabContext:
                 raw.setdefault(h, []).append(frame)
         for host in raw:
             self.port(host)
+        if due is not None and len(due) != len(plan):
+            raise LabtoolError(f"burst: {len(due)} send times for {len(plan)} frames")
+        offsets = list(due) if due is not None else send_offsets(len(plan), gap_s, allowance)
+        if due is not None:
+            gap_s = offsets[-1] / max(len(plan) - 1, 1) if plan else 0.0
         sender_if = {h: self._switch_intf(*self.lab.host_port[h]) for h in raw}
         receiver_if = {h: self._switch_intf(*self.lab.host_port[h]) for h in self._ports}
         if RECORDER is not None:
@@ -323,13 +337,16 @@ class LabContext:
         start = previous = time.perf_counter()
         stalls = StallMeter(self._idleness, start) if isinstance(self._idleness,
                                                                    SwitchIdleProbe) else None
-        longest_gap = 0.0
-        for (host, frame), due in zip(plan, send_offsets(len(plan), gap_s, allowance)):
-            if due:
-                wait_for_due(start + due)
+        longest_late = 0.0  # the longest time between two sends beyond the planned one
+        planned_before = 0.0
+        for (host, frame), offset in zip(plan, offsets):
+            if offset:
+                wait_for_due(start + offset)
             sent[host] += self._ports[host].send([frame])
             now = time.perf_counter()
-            longest_gap, previous = max(longest_gap, now - previous), now
+            planned = offset - planned_before if due is not None else gap_s
+            longest_late, previous = max(longest_late, now - previous - planned), now
+            planned_before = offset
             if stalls is not None:
                 stalls.sample(now)
         self._sent += sum(sent.values())
@@ -342,7 +359,7 @@ class LabContext:
                       settle, self._idleness)
         if stalls is not None:
             stalls.sample(time.perf_counter(), force=True)
-        self.last_stall_s = max(longest_gap - gap_s, stalls.longest_s if stalls else 0.0)
+        self.last_stall_s = max(longest_late, stalls.longest_s if stalls else 0.0)
         self._health()
         self._check_switch_inputs()
         drops = {h: p.read_drops() for h, p in self._ports.items()}

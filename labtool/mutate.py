@@ -247,7 +247,7 @@ def mutant_worker(root: str, job: Job) -> RunResult:
     try:
         lab = find_lab(ws.root, job.lab)
         verdict = run_lab(lab, ws, RunOptions(program=Path(job.name), seed=job.seed,
-                                               quiet=True))
+                                               quiet=True, verdict_only=True))
     except ControllerError as exc:  # the lab's controller fails on this program
         return RunResult(None, "controller", str(exc).splitlines()[-1].strip(),
                          time.perf_counter() - start)

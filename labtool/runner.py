@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import finsy as fy
 
 from . import compiler
-from .checks import CheckFailed, CheckResult, HarnessError, Verdict
+from .checks import CheckFailed, CheckResult, HarnessError, Verdict, VerdictReached
 from .context import LabContext, unexpected_output
 from .contract import check as check_contract
 from .contract import program_names
@@ -50,6 +50,7 @@ class RunOptions:
     quiet: bool = False
     seed: int | None = None  # the verifier's configuration and traffic; None: a fresh one
     kind: str = "run"  # "up": a network by-hand tools attach to (registry.py)
+    verdict_only: bool = False  # mutants: the first failed check ends the verifier
 
 
 @dataclass
@@ -228,6 +229,8 @@ class LabRun:
             verify = load_function(self.lab.verifier, "verify", "verifier")
             try:
                 verify(ctx)
+            except VerdictReached:
+                pass  # a failed check ended a run that needs only its verdict
             except (LabtoolError, HarnessError, KeyboardInterrupt):
                 raise
             except CheckFailed as exc:  # from traffic sent outside any named check
@@ -330,6 +333,7 @@ def _run_once(lab: Lab, ws: Workspace, options: RunOptions,
         # slower than the lab's own pace after a harness loss
         ctx.pace_s = lab.pace_us * 1e-6 * slowdown
         ctx.allowance //= slowdown
+        ctx.stop_at_failure = options.verdict_only
         run.run_controller(ctx)
         try:
             run.run_verifier(ctx)

@@ -80,6 +80,7 @@ def run_selftest_job(ws: Workspace, job: Job) -> MutantResult:
     try:
         options = mutant_program(lab, ws, entry)
         options.seed = job.seed
+        options.verdict_only = job.kind == "mutant"
         verdict = run_lab(lab, ws, options)
     except LabtoolError as exc:
         return MutantResult(lab.name, label, entry.wrong, "ERROR", str(exc).splitlines()[0],

@@ -19,7 +19,8 @@
  *
  * UTILISATION per egress port: a discounting rate estimator in registers, driven
  * by packet timestamps: U <- bytes + U * (1 - dt / TAU) (dt >= TAU: U <- bytes),
- * TAU = 2^LOG_TAU µs; a probe reads it decayed to the probe's arrival time.
+ * TAU = 2^LOG_TAU µs; a probe reads it decayed to the probe's arrival time. Every
+ * timestamp is an ingress one, so no update is later than a probe that reads it.
  *
  * DATA at a ToR toward another ToR: per FLOWLET (crc16 of the 5-tuple, FLOWLET_SLOTS
  * slots) the hop chosen when the flowlet started is kept while packets keep coming
@@ -267,7 +268,10 @@ control MyEgress(inout headers hdr, inout metadata meta,
             bit<48> then;
             port_util.read(u, port);
             port_util_time.read(then, port);
-            bit<48> now = standard_metadata.egress_global_timestamp;
+            /* on the ingress clock, as probes read it: a probe may arrive while this
+             * packet waits for egress, and a later egress time would make the probe's
+             * dt = now - then wrap around (it would read an idle link) */
+            bit<48> now = standard_metadata.ingress_global_timestamp;
             bit<48> dt = now - then;
             if (dt >= TAU) {
                 u = standard_metadata.packet_length;

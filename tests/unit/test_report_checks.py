@@ -92,3 +92,31 @@ def test_output_the_verifier_cannot_process_fails_the_check(repo_root: Path) -> 
     assert "struct.unpack" in first.detail  # the traceback, for a verifier bug after all
     with pytest.raises(HarnessError), ctx.check("harness"):
         raise HarnessError("capture dropped frames")
+
+
+def test_a_run_that_needs_only_its_verdict_ends_at_the_first_failed_check(
+        repo_root: Path) -> None:
+    """Mutant runs stop at the first failed check (the rest would only wait out
+    timeouts); an ordinary run goes on and reports every check."""
+    from labtool.checks import CheckFailed, VerdictReached
+    from labtool.context import LabContext
+    from labtool.manifest import find_lab
+
+    lab = find_lab(repo_root, "reflector")
+    for stop in (False, True):
+        ctx = LabContext(lab, {})
+        ctx.stop_at_failure = stop
+        ran = []
+        try:
+            with ctx.check("passes"):
+                ran.append(1)
+            with ctx.check("outer"), ctx.check("fails"):
+                raise CheckFailed("wrong frame")
+            with ctx.check("later"):
+                ran.append(3)
+        except VerdictReached as exc:
+            assert stop and str(exc) == "fails"
+        assert ran == ([1] if stop else [1, 3])
+        assert [(r.name, r.passed) for r in ctx.results] == (
+            [("passes", True), ("fails", False)] if stop else
+            [("passes", True), ("fails", False), ("outer", True), ("later", True)])

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -214,3 +215,49 @@ def test_stall_meter_adds_up_consecutive_waits_only() -> None:
     assert 0.037 < meter.longest_s < 0.039  # thread 1's four samples in a row
     meter.sample(0.101)  # too soon after the last sample: ignored
     assert meter.longest_s < 0.039
+
+
+class LoopbackPort(FakePort):
+    """A host port whose sent frames come straight back to it (the switch's part),
+    recording when each was sent and counting them on the switch side."""
+
+    def __init__(self, name: str, counters: dict[str, int]) -> None:
+        super().__init__(name)
+        self.sent_at: list[float] = []
+        self.counters = counters
+
+    def send(self, frames: list[bytes]) -> int:
+        for frame in frames:
+            self.sent_at.append(time.perf_counter())
+            self.far.send(frame)
+            self.counters["rx_packets"] += 1
+        return len(frames)
+
+    def read_drops(self) -> int:
+        return 0
+
+
+def test_burst_sends_each_frame_at_its_due_time(repo_root: Path) -> None:
+    """A burst with explicit send times (traffic whose rate changes) keeps them: frames
+    due together go together, the rest wait for their time."""
+    from labtool.context import LabContext
+    from labtool.errors import LabtoolError
+    from labtool.manifest import find_lab
+
+    counters = {"rx_packets": 0, "tx_packets": 0}
+    port = LoopbackPort("h1", counters)
+    try:
+        ctx = LabContext(find_lab(repo_root, "reflector"), {}, ports={"h1": port},
+                         intf_counter=lambda _ifname, counter: counters[counter])
+        due = [0.0, 0.0, 0.04, 0.04, 0.1]
+        got = ctx.burst([("h1", bytes([n]) * 60) for n in range(5)], expect={"h1": 5},
+                        due=due, settle=0.0)
+        assert [f[0] for f in got["h1"]] == [0, 1, 2, 3, 4]
+        offsets = [t - port.sent_at[0] for t in port.sent_at]
+        for offset, wanted in zip(offsets, due):
+            assert wanted <= offset + 0.001 and offset < wanted + 0.03, (offsets, due)
+        assert ctx.last_stall_s < 0.03
+        with pytest.raises(LabtoolError, match="2 send times for 3 frames"):
+            ctx.burst([("h1", b"x" * 60)] * 3, due=[0.0, 0.1])
+    finally:
+        port.close()
