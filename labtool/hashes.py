@@ -8,6 +8,7 @@ the fields' bytes concatenated big-endian."""
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 
 
 def _crc16_table() -> list[int]:
@@ -44,3 +45,30 @@ def fields(*values: tuple[int, int]) -> bytes:
             raise ValueError(f"{bits}-bit field: only byte-aligned widths are supported")
         out += value.to_bytes(bits // 8, "big")
     return out
+
+
+def window_hash(algo: Callable[[bytes], int], message: bytes, offset: int,
+                width: int) -> Callable[[int], int]:
+    """algo(message with the `width` bytes at `offset` replaced by value v, big-endian)
+    for any v, cheaply: a CRC of a fixed-length message is affine in its bits
+    (crc(a ^ b) = crc(a) ^ crc(b) ^ crc(0)), so it is the CRC with the window zeroed
+    XOR one precomputed term per window byte. Searches over one field of a hash
+    input (a port that lands a flow in a given cell) then cost a few XORs per value."""
+    if offset < 0 or offset + width > len(message):
+        raise ValueError(f"window {offset}+{width} outside a {len(message)}-byte message")
+    zeroed = message[:offset] + bytes(width) + message[offset + width:]
+    base = algo(zeroed)
+    zero = algo(bytes(len(message)))
+    tables = []
+    for k in range(width):
+        at = offset + k
+        tables.append([algo(bytes(at) + bytes([b]) + bytes(len(message) - at - 1)) ^ zero
+                       for b in range(256)])
+
+    def hashed(value: int) -> int:
+        out = base
+        for k, table in enumerate(tables):
+            out ^= table[(value >> (8 * (width - 1 - k))) & 0xFF]
+        return out
+
+    return hashed

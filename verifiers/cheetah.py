@@ -18,7 +18,11 @@ cookie = hash_S(connection) XOR server id in the low 16 bits of TSval with the
 server's high bits, VIP and load balancer MAC as sources, valid checksums, nothing
 else changed. Connections end every way Linux ends them: FIN or RST, from the client
 or from the server. Raw segments exercise the miss paths (a cookie naming no server,
-traffic to another host, to an unknown host).
+traffic to another host, to an unknown host) and the corners: a RST whose checksum
+makes the lab's incremental update carry (a fold missing or written wrong shows only
+there), a RST without options whose payload looks like a timestamp option (it must
+arrive unchanged). One connection per seeded configuration comes from the client
+port whose cookie hash is 0xFFFF (hash_S modulo 65535 differs only there).
 """
 
 from __future__ import annotations
@@ -37,7 +41,9 @@ from typing import Any
 
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
+from scapy.packet import Raw
 
+from labtool import hashes
 from labtool.checks import CheckFailed, HarnessError
 from labtool.context import LabContext
 from labtool.controlplane import Entry
@@ -250,11 +256,14 @@ class Connection:
     """A client's TCP connection to the VIP of `cfg`."""
 
     def __init__(self, lab: LabContext, client: str, n: int, cfg: Config,
-                 timeout: float = TIMEOUT_S) -> None:
+                 timeout: float = TIMEOUT_S, port: int = 0) -> None:
         self.client, self.n, self.cfg = client, n, cfg
         self.sock = lab.host_socket(client)
         self.sock.settimeout(timeout)
         try:
+            if port:   # (an earlier connection from it may still be in TIME_WAIT)
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                self.sock.bind((lab.host(client).ip, port))
             self.sock.connect((cfg.vip, cfg.port))
         except OSError as exc:
             self.sock.close()
@@ -671,14 +680,68 @@ def stateless_cookie(conn: Connection, sent: Any, out: Any) -> tuple[int, int | 
 
 # -- raw segments: the miss paths -------------------------------------------------------
 
+RST_TSVAL = 0x1234
+
+
 def rst_segment(lab: LabContext, client: str, dst_ip: str, dst_mac: str, sport: int,
-                dport: int, tsecr: int | None) -> bytes:
+                dport: int, tsecr: int | None, window: int = 8192) -> bytes:
     """A RST (no host answers one) with Linux's NOP NOP timestamp layout."""
     c = lab.host(client)
-    opts = [("NOP", None), ("NOP", None), ("Timestamp", (0x1234, tsecr))] \
+    opts = [("NOP", None), ("NOP", None), ("Timestamp", (RST_TSVAL, tsecr))] \
         if tsecr is not None else []
     return bytes(Ether(src=c.mac, dst=dst_mac) / IP(src=c.ip, dst=dst_ip)
-                 / TCP(sport=sport, dport=dport, flags="RA", seq=1000, ack=1, options=opts))
+                 / TCP(sport=sport, dport=dport, flags="RA", seq=1000, ack=1, window=window,
+                       options=opts))
+
+
+def rfc1624(checksum: int, old: int, new: int, words: int) -> tuple[int, bool]:
+    """The lab's RFC 1624 update of a field of `words` 16-bit words, HC' = ~(~HC + ~m
+    + m') folded twice: the new checksum, and whether the first fold carried (only
+    then does the second one matter)."""
+    total = ~checksum & 0xFFFF
+    for k in range(words):
+        total += (~old >> 16 * k & 0xFFFF) + (new >> 16 * k & 0xFFFF)
+    first = (total & 0xFFFF) + (total >> 16)
+    second = (first & 0xFFFF) + (first >> 16)
+    return ~second & 0xFFFF, first > 0xFFFF
+
+
+def hiding_carries(checksum: int, tsecr: int) -> bool:
+    """Whether one of the lab's 32-bit updates that hide a timestamp option (kind and
+    length, then TSval, then TSecr, each replaced by NOPs) carries. (The 16-bit one,
+    0x080A -> 0x0101, never can: its sum stays below 0x1F8F6.)"""
+    checksum, _ = rfc1624(checksum, TS_KIND_LEN, 0x0101, 1)
+    checksum, tsval_carries = rfc1624(checksum, RST_TSVAL, 0x01010101, 2)
+    return tsval_carries or rfc1624(checksum, tsecr, 0x01010101, 2)[1]
+
+
+TS_KIND_LEN = model.TS_KIND << 8 | model.TS_LEN
+
+
+def carrying_rst(lab: LabContext, client: str, cfg: Config, sport: int, tsecr: int) -> bytes:
+    """A RST like rst_segment's whose window (free: a RST's is never read) sets its
+    checksum so that the lab's incremental update of a 32-bit field carries in its
+    first fold: the rare case (about 1 segment in 16,000) where a fold left out or
+    written wrong gives a wrong checksum. Correct updates of any design, carrying or
+    not, give the valid checksum the model recomputes."""
+    def checksum_of(frame: bytes) -> int:
+        off = model.parse(frame).tcp_off + 16
+        return int.from_bytes(frame[off:off + 2], "big")
+
+    # the window is one word of the ones'-complement sum: sum(w) = sum(0) +' w
+    zero = ~checksum_of(rst_segment(lab, client, cfg.vip, cfg.lb_mac, sport, cfg.port, tsecr,
+                                    0)) & 0xFFFF
+    start = lab.rng.randrange(1 << 16)
+    for k in range(1 << 16):
+        window = (start + k) & 0xFFFF
+        total = zero + window
+        checksum = ~((total & 0xFFFF) + (total >> 16)) & 0xFFFF
+        if not hiding_carries(checksum, tsecr):
+            continue
+        frame = rst_segment(lab, client, cfg.vip, cfg.lb_mac, sport, cfg.port, tsecr, window)
+        if checksum_of(frame) == checksum:   # (ones' complement has two zeros)
+            return frame
+    raise ValueError("no window makes a 32-bit update carry")
 
 
 def sent_alone(lab: LabContext, sender: str, frame: bytes,
@@ -711,9 +774,33 @@ def expect_alone(lab: LabContext, sender: str, frame: bytes, conns: list[Connect
     return got[to][0] if to is not None else None
 
 
+def check_optionless(lab: LabContext, cfg: Config, conns: list[Connection], client: str,
+                     sport: int, tsecr: int, whose: str) -> None:
+    """A RST to the VIP without options (data offset 5) whose payload begins like
+    Linux's NOP NOP timestamp layout, with `tsecr` (`whose` cookie) in it. It carries
+    no cookie; wherever a program sends it, its payload must arrive as sent (a parser
+    that takes the payload for options rewrites it as a timestamp option). Its
+    sequence number is far from any real connection's window."""
+    c = lab.host(client)
+    fake = bytes([1, 1, model.TS_KIND, model.TS_LEN]) + struct.pack("!II", RST_TSVAL, tsecr)
+    sent = bytes(Ether(src=c.mac, dst=cfg.lb_mac) / IP(src=c.ip, dst=cfg.vip)
+                 / TCP(sport=sport, dport=cfg.port, flags="RA", seq=1000, ack=1)
+                 / Raw(fake + b"not options"))
+    for host, frames in sent_alone(lab, client, sent, conns).items():
+        for frame in frames:
+            seg = model.parse(frame)
+            if seg is None or seg.payload != model.parse(sent).payload:
+                raise CheckFailed(f"a RST without options whose payload begins like NOP NOP "
+                                  f"TS (with {whose} cookie) reached {host} as "
+                                  f"{summary(frame)}: its payload was changed (the parser "
+                                  "read options past the data offset)")
+
+
 def check_cookie_steering(lab: LabContext, cfg: Config, conns: list[Connection]) -> None:
     """Raw RSTs to the VIP: a cookie naming each server reaches exactly that server as
-    the model says; a cookie naming no server (servers' miss) reaches nobody."""
+    the model says (checksum included, where the lab's incremental update of a 32-bit
+    field carries); a cookie naming no server (servers' miss) reaches nobody; a RST
+    without options keeps its payload (check_optionless)."""
     rng = lab.rng
     client = rng.choice(ctl.CLIENTS)
     ip = lab.host(client).ip
@@ -721,7 +808,7 @@ def check_cookie_steering(lab: LabContext, cfg: Config, conns: list[Connection])
         sport = rng.randrange(1024, 65536)
         h = model.cookie_hash(ip, sport, cfg.vip, cfg.port, cfg.salt)
         tsecr = rng.getrandbits(16) << 16 | (h ^ cfg.ids[backend])
-        sent = rst_segment(lab, client, cfg.vip, cfg.lb_mac, sport, cfg.port, tsecr)
+        sent = carrying_rst(lab, client, cfg, sport, tsecr)
         got = expect_alone(lab, client, sent, conns, f"a RST from {ip}:{sport} with the "
                            f"cookie of server id {cfg.ids[backend]:#06x}", backend)
         s, o = model.parse(sent), model.parse(got or b"")
@@ -730,6 +817,11 @@ def check_cookie_steering(lab: LabContext, cfg: Config, conns: list[Connection])
         if want != o.frame:
             raise CheckFailed(f"a RST with the cookie of {backend} reached it as\n  "
                               f"{_difference(want, o.frame, s, o)}")
+    sport = rng.randrange(1024, 65536)
+    backend = sorted(cfg.ids)[0]
+    h = model.cookie_hash(ip, sport, cfg.vip, cfg.port, cfg.salt)
+    check_optionless(lab, cfg, conns, client, sport,
+                     rng.getrandbits(16) << 16 | (h ^ cfg.ids[backend]), f"{backend}'s")
     unused = next(i for i in (0x8000, 0x7FFF, 0x1234) if cfg.backend_of(i) is None)
     sport = rng.randrange(1024, 65536)
     h = model.cookie_hash(ip, sport, cfg.vip, cfg.port, cfg.salt)
@@ -757,16 +849,31 @@ def check_other_destinations(lab: LabContext, cfg: Config, conns: list[Connectio
 
 # -- the checks -------------------------------------------------------------------------
 
+def top_hash_port(lab: LabContext, client: str, cfg: Config,
+                  conns: list[Connection]) -> int:
+    """A client port (1024 or above, not in use toward the VIP) whose connection's
+    cookie hash is 0xFFFF, or 0 if there is none: hash_S is crc16 % 65536, and a
+    program computing it modulo 65535 (or with another off-by-one) differs only there."""
+    ip = lab.host(client).ip
+    raw = hashes.fields((model.ip_int(ip), 32), (0, 16), (model.ip_int(cfg.vip), 32),
+                        (cfg.port, 16), (cfg.salt, 32))
+    hashed = hashes.window_hash(hashes.crc16, raw, 4, 2)
+    busy = {c.addr[1] for c in conns if c.client == client}
+    return next((p for p in range(1024, 1 << 16) if hashed(p) == 0xFFFF and p not in busy), 0)
+
+
 def opened(lab: LabContext, what: str, conns: list[Connection], count: int, cfg: Config,
-           pool: list[str], start: int = 0) -> list[Connection]:
+           pool: list[str], start: int = 0, edge: bool = False) -> list[Connection]:
     """Open `count` new connections (appended to `conns`), which must go round robin
-    over `pool` from index `start`, without a retransmission."""
+    over `pool` from index `start`, without a retransmission. With `edge`, the first
+    one comes from the client port whose cookie hash is 0xFFFF."""
     new: list[Connection] = []
     with lab.check(what):
         try:
             for i in range(count):
-                conn = Connection(lab, ctl.CLIENTS[(len(conns) + i) % len(ctl.CLIENTS)],
-                                  len(conns) + i + 1, cfg)
+                client = ctl.CLIENTS[(len(conns) + i) % len(ctl.CLIENTS)]
+                port = top_hash_port(lab, client, cfg, conns) if edge and i == 0 else 0
+                conn = Connection(lab, client, len(conns) + i + 1, cfg, port=port)
                 new.append(conn)
                 conn.ask(f"hello {conn.n}")
         finally:
@@ -829,8 +936,9 @@ def seeded_phase(lab: LabContext, servers: EchoServers, tap: Tap, conns: list[Co
                    f"{cfg.lb_mac}, salt {cfg.salt:#010x}, server ids {ids}"):
         apply_config(lab, cfg)
     pool = list(cfg.pool)
-    mine = opened(lab, f"new connections go round robin over the pool {pool}", conns,
-                  2 * len(pool), cfg, pool)
+    mine = opened(lab, f"new connections go round robin over the pool {pool} (the first "
+                  "from the client port whose cookie hash is 0xFFFF)", conns, 2 * len(pool),
+                  cfg, pool, edge=True)
     with lab.check("every message is answered by the connection's backend"):
         talk(mine, "seeded")
     frames_check(lab, tap, mine, cookie_of,

@@ -32,7 +32,7 @@ ipv4_forward(dstAddr, port) and drop().
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from random import Random
@@ -318,10 +318,34 @@ VARIED = {"sport": "source port", "dport": "destination port", "src": "source ad
 HOST_ADDRESSES = {"10.0.1.1", "10.0.2.2"}  # LABS.md: h1, h2 (a spoofed source is neither)
 
 
+def hash_input(flow: Flow, order: tuple[str, ...]) -> bytes:
+    return hashes.fields(*((fr.ip_int(getattr(flow, f)) if f in ("src", "dst")
+                            else getattr(flow, f), WIDTHS[f]) for f in order))
+
+
 def bf_cells(flow: Flow, order: tuple[str, ...]) -> dict[str, int]:
-    raw = hashes.fields(*((fr.ip_int(getattr(flow, f)) if f in ("src", "dst")
-                           else getattr(flow, f), WIDTHS[f]) for f in order))
+    raw = hash_input(flow, order)
     return {name: algo(raw) % BF_CELLS for name, algo in ALGORITHMS.items()}
+
+
+def cells_by_field(flow: Flow, order: tuple[str, ...],
+                   field: str) -> dict[str, Callable[[int], int]]:
+    """For each hash, the cell of with_field(flow, field, v) as a function of v (a
+    search then tries values without building flows or hashing whole 5-tuples)."""
+    offset = 0
+    for name in order:
+        if name == field:
+            break
+        offset += WIDTHS[name] // 8
+    if field == "src":
+        offset += 2   # with_field varies the low 16 bits of the address
+    raw = hash_input(flow, order)
+
+    def cell_of(algo: Callable[[bytes], int]) -> Callable[[int], int]:
+        hashed = hashes.window_hash(algo, raw, offset, 2)
+        return lambda v: hashed(v) % BF_CELLS
+
+    return {name: cell_of(algo) for name, algo in ALGORITHMS.items()}
 
 
 def with_field(flow: Flow, field: str, value: int) -> Flow:
@@ -340,15 +364,17 @@ def sharing_one_cell(rng: Random, flow: Flow, algo: str, order: tuple[str, ...],
     when ANY counter is full, or leaves `field` out of its other hash, blocks it."""
     mine = bf_cells(flow, order)
     other = next(a for a in ALGORITHMS if a != algo)
+    cell = cells_by_field(flow, order, field)
     taken = set(avoid) | {flow}
     start = rng.randrange(1, 65536)
     for step in range(65535):
-        candidate = with_field(flow, field, (start + step) % 65535 + 1)
+        value = (start + step) % 65535 + 1
+        if cell[algo](value) != mine[algo] or cell[other](value) in mine.values():
+            continue
+        candidate = with_field(flow, field, value)
         if candidate in taken or (field == "src" and candidate.src in HOST_ADDRESSES):
             continue
-        cells = bf_cells(candidate, order)
-        if cells[algo] == mine[algo] and cells[other] not in mine.values():
-            return candidate
+        return candidate
     raise ValueError(f"no {field} shares only the {algo} cell of {flow.label()}")
 
 
@@ -356,11 +382,12 @@ def in_last_cell(rng: Random, flow: Flow, algo: str) -> Flow:
     """`flow` with a source port that puts it in the last `algo` cell (the lab's field
     order): a program whose hash base is not 0 indexes past its register's end there
     and never counts the flow."""
+    cell = cells_by_field(flow, LAB_ORDER, "sport")[algo]
     start = rng.randrange(1, 65536)
     for step in range(65535):
-        candidate = flow.but(sport=(start + step) % 65535 + 1)
-        if bf_cells(candidate, LAB_ORDER)[algo] == BF_CELLS - 1:
-            return candidate
+        sport = (start + step) % 65535 + 1
+        if cell(sport) == BF_CELLS - 1:
+            return flow.but(sport=sport)
     raise ValueError(f"no source port puts {flow.label()} in the last {algo} cell")
 
 
