@@ -832,10 +832,13 @@ def check_cookie_steering(lab: LabContext, cfg: Config, conns: list[Connection])
 
 def check_other_destinations(lab: LabContext, cfg: Config, conns: list[Connection]) -> None:
     """TCP to a host that is not the VIP is plain forwarding (vip's miss path): it
-    arrives unchanged; TCP to an address nobody has (forward's miss path) is dropped."""
+    arrives unchanged, its timestamps too (their low bits look like a cookie or a
+    small table index); TCP to an address nobody has (forward's miss path) is
+    dropped."""
     a = lab.rng.choice(ctl.CLIENTS)
     b = lab.rng.choice(sorted(h for h in lab.hosts if h != a))
-    sent = rst_segment(lab, a, lab.host(b).ip, lab.host(b).mac, 40000, cfg.port, 77)
+    sent = rst_segment(lab, a, lab.host(b).ip, lab.host(b).mac, 40000, cfg.port,
+                       lab.rng.getrandbits(16) << 16 | lab.rng.randrange(1, 32))
     got = expect_alone(lab, a, sent, conns, f"TCP from {a} to {b} (not the VIP)", b)
     if got != sent:
         from labtool.pktdiff import first_difference

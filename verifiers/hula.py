@@ -21,7 +21,9 @@ loaded toward one ToR, from different leaves, one with four times the byte rate 
 the other in frames a fifth of the size and for a fifth of the time, new flows from
 both leaves avoid the busier one (a leaf whose own uplink to it is idle learns of its
 load only from the probe).
-Probe requests claim a saturated path; the ToR must start its probe at 0.
+A load that ended 80 ms before another, a tenth heavier one, must not look busier
+(whatever the time constant, an ended load's estimate only falls). Probe requests
+claim a saturated path; the ToR must start its probe at 0.
 
 Before each load the estimators are left to forget and two probe rounds record the
 idle state, so a program blind to a load keeps the best hop the load started on
@@ -67,9 +69,9 @@ NEW_FLOWS = 10            # new flows before the load
 HEAVY_PACKETS = 800       # the first background flow, paced over about 0.3 s
 HEAVY_SIZE = 1000
 HEAVY_GAP_S = 400e-6
-LIGHT_PACKETS = 200       # the second: a twentieth of the first's byte rate, as long
-LIGHT_SIZE = 200          # (any load must tip a correct program; a stale estimate of
-LIGHT_GAP_S = 1600e-6     # the first load must stay far above it)
+LIGHT_PACKETS = 100       # the second: an eightieth of the first's byte rate, as long
+LIGHT_SIZE = 100          # (any load must tip a correct program; a stale estimate of
+LIGHT_GAP_S = 3200e-6     # the first load, even of its last trickle, stays far above it)
 PROBE_EVERY_S = 0.02      # probe requests during a load
 SHARE = 0.8
 IDLE_S = 0.3              # > 2 TAU: a load is forgotten
@@ -88,6 +90,9 @@ BIG_SIZE = 1000
 BIG_STRIDE = 20
 UNEQUAL_STEPS = 2000
 SMALL_FROM = 1625
+ENDED_STEPS = 1250        # the ended load against the live one: 0.5 s of steps, a
+ENDED_STRIDE = 5          # frame every 2 ms each (500 and 550 kB/s); the first ends
+ENDED_LEAD_S = 0.08       # 80 ms before the second (probes then come well within TAU)
 SMALL_SPORT = 7777
 BIG_SPORT = 6666
 VARIANTS = 3              # flows per 5-tuple field that differ from the running flow
@@ -255,10 +260,12 @@ Flow = tuple[str, str, int]   # source host, destination host, UDP source port
 def load(lab: LabContext, flows: list[Flow], probers: list[str], count: int, gap_s: float,
          what: str, size: int = HEAVY_SIZE, sizes: list[int] | None = None,
          strides: list[int] | None = None, protos: list[str] | None = None,
-         starts: list[int] | None = None) -> tuple[list[tuple[str, bytes]], float]:
+         starts: list[int] | None = None,
+         stops: list[int] | None = None) -> tuple[list[tuple[str, bytes]], float]:
     """Paced flows, interleaved: in each of `count` steps `gap_s` apart, every flow
-    that has started (at its step in `starts`, default 0) and whose stride divides
-    the steps since sends a frame (of its size in `sizes`, default `size`; UDP unless
+    that has started (at its step in `starts`, default 0), has not stopped (at its
+    step in `stops`, default `count`) and whose stride divides the steps since sends
+    a frame (of its size in `sizes`, default `size`; UDP unless
     `protos` says "tcp"), with a probe request from each of `probers` every
     PROBE_EVERY_S. Each flow must arrive complete and in order, and on one spine.
     Returns each flow's spine and frame template, and when the last frame was due
@@ -268,6 +275,7 @@ def load(lab: LabContext, flows: list[Flow], probers: list[str], count: int, gap
     strides = strides or [1] * len(flows)
     protos = protos or ["udp"] * len(flows)
     starts = starts or [0] * len(flows)
+    stops = stops or [count] * len(flows)
     # the sequence number goes at offset 42: UDP's payload, TCP's acknowledgment number
     templates = [packet(lab, src, dst, sport, payload=bytes(4), size=sz, proto=proto)
                  for (src, dst, sport), sz, proto in zip(flows, sizes, protos)]
@@ -276,8 +284,9 @@ def load(lab: LabContext, flows: list[Flow], probers: list[str], count: int, gap
     due: list[float] = []
     requests = dict.fromkeys(lab.hosts, 0)
     for i in range(count):
-        for (src, _, _), template, stride, first in zip(flows, templates, strides, starts):
-            if i >= first and (i - first) % stride == 0:
+        for (src, _, _), template, stride, first, stop in zip(flows, templates, strides,
+                                                              starts, stops):
+            if first <= i < stop and (i - first) % stride == 0:
                 plan.append((src, template[:42] + struct.pack("!I", (i - first) // stride)
                              + template[46:]))
                 due.append(i * gap_s)
@@ -286,7 +295,8 @@ def load(lab: LabContext, flows: list[Flow], probers: list[str], count: int, gap
             due += [i * gap_s] * len(probers)
             for h in probers:
                 requests[h] += 1
-    sent = [len(range(first, count, stride)) for stride, first in zip(strides, starts)]
+    sent = [len(range(first, stop, stride)) for stride, first, stop in zip(strides, starts,
+                                                                             stops)]
     expect: dict[str, int] = {}
     for (_, dst, _), n in zip(flows, sent):
         expect[dst] = expect.get(dst, 0) + n
@@ -324,11 +334,14 @@ def load(lab: LabContext, flows: list[Flow], probers: list[str], count: int, gap
 def avoid(lab: LabContext, srcs: list[str], dst: str, loaded: str, first_port: int,
           spines: list[str], why: str, probe_after: int | None = None) -> list[str]:
     """New one-packet flows from each of `srcs` to `dst`: at least SHARE of them must
-    avoid `loaded`. With `probe_after`, a probe round follows that many flows (the
-    estimates of the links they crossed are read again). Returns the spines taken."""
+    avoid `loaded`. With `probe_after`, two probe rounds follow that many flows (the
+    estimates of the links they crossed are read again; two: a best path recorded
+    with a stale utilisation needs its refresh, then a rival). Returns the spines
+    taken."""
     taken = []
     for i, src in enumerate(srcs):
         if i == probe_after:
+            probe_round(lab)
             probe_round(lab)
         uplinks = Uplinks(lab, lab.host(src).switch)
         taken.append(one_spine(lab, uplinks, packet(lab, src, dst, first_port + i), src, dst,
@@ -511,6 +524,40 @@ def check_unequal_loads(lab: LabContext, fab: Fabric, idle_since: float) -> None
                  f"{shares(taken, fab.spines)}")
 
 
+def check_ended_load(lab: LabContext, fab: Fabric, idle_since: float) -> None:
+    """`gone` carried a load toward the destination ToR that ended ENDED_LEAD_S before
+    the load on `live` (a tenth heavier, running as long) did; probes right after
+    must show `gone` as the lighter path, whatever the estimator's time constant (a
+    decaying estimate only falls once its load ends). New flows from both leaves
+    must avoid `live`. An estimate that grows while a link is idle (until it is
+    forgotten) ranks `gone` heavier."""
+    gone = lab.rng.choice(fab.spines)
+    live = fab.other(gone)
+    settle(lab, idle_since + IDLE_S)
+    with lab.check(f"a load that ended {ENDED_LEAD_S * 1000:.0f} ms ago never looks busier "
+                   f"than a tenth heavier one still running: after {fab.src2} -> {fab.dst} "
+                   f"on {gone} ends and {fab.src} -> {fab.dst} on {live} goes on, at least "
+                   f"{SHARE:.0%} of new flows from both leaves avoid {live}"):
+        set_best_hop(lab, fab, lab.host(fab.src2).switch, fab.dst, gone)
+        set_best_hop(lab, fab, lab.host(fab.src).switch, fab.dst, live)
+        lead = round(ENDED_LEAD_S / SMALL_GAP_S)
+        [(first, _), (second, _)], _ = load(
+            lab, [(fab.src2, fab.dst, SMALL_SPORT), (fab.src, fab.dst, BIG_SPORT)], [fab.dst],
+            ENDED_STEPS, SMALL_GAP_S, "the loads", sizes=[HEAVY_SIZE, HEAVY_SIZE * 11 // 10],
+            strides=[ENDED_STRIDE, ENDED_STRIDE], stops=[ENDED_STEPS - lead, ENDED_STEPS])
+        if (first, second) != (gone, live):
+            raise CheckFailed(f"the loads started on {first} ({fab.src2}) and {second} "
+                              f"({fab.src}), not on {gone} and {live}, which best_hop named (a "
+                              "new flowlet must take the best hop)")
+        probe_round(lab)   # no frame in flight: the estimates as the loads left them
+        probe_round(lab)
+        taken = avoid(lab, [fab.src, fab.src2] * 4, fab.dst, live, 33000, fab.spines,
+                      f"{live} still carried a tenth more than {gone} had carried until "
+                      f"{ENDED_LEAD_S * 1000:.0f} ms before")
+        lab.note(f"path shares after {gone}'s load ended and {live}'s went on: "
+                 f"{shares(taken, fab.spines)}")
+
+
 def verify(lab: LabContext) -> None:
     fab = Fabric(lab)
     check_probes(lab, fab)
@@ -565,12 +612,12 @@ def verify(lab: LabContext) -> None:
     with lab.check(f"utilisation decays: {loaded}, idle for {IDLE_S * 1000:.0f} ms, is "
                    f"attractive again: at least {SHARE:.0%} of new flows {fab.src2} -> "
                    f"{fab.dst} avoid {second}"):
-        # a probe round after the first flows: the first frame over a link idle for
+        # probe rounds after the first flow: the first frame over a link idle for
         # long must restart its estimate, not revive the load it carried before
         taken = avoid(lab, [fab.src2] * 8, fab.dst, second, 30000, fab.spines,
                       f"{loaded}'s load ended {IDLE_S * 1000:.0f} ms before {second} was "
                       "loaded: does utilisation decay, and restart after an idle period?",
-                      probe_after=2)
+                      probe_after=1)
         lab.note(f"path shares after loading {second}: {shares(taken, fab.spines)}")
     with lab.check(f"toward a second destination ToR too: at least {SHARE:.0%} of new flows "
                    f"{fab.src} -> {fab.src2} avoid {third}, which carries the light flow there"):
@@ -588,3 +635,4 @@ def verify(lab: LabContext) -> None:
             raise CheckFailed(f"it stayed on {spine}: its flowlet did not end after a "
                               f"{FLOWLET_IDLE * 1000:.0f} ms pause")
     check_unequal_loads(lab, fab, time.perf_counter())
+    check_ended_load(lab, fab, time.perf_counter())
