@@ -486,6 +486,34 @@ def set_best_hop(lab: LabContext, fab: Fabric, tor: str, toward: str, spine: str
                                    next(p for p, other, _ in fab.links[tor] if other == spine))
 
 
+def settled_spines(lab: LabContext, fab: Fabric, idle_since: float) -> tuple[str, str]:
+    """Both spines in an order drawn from the seed, once the loads before `idle_since`
+    are forgotten and recorded as such (settle)."""
+    first = lab.rng.choice(fab.spines)
+    settle(lab, idle_since + IDLE_S)
+    return first, fab.other(first)
+
+
+def two_leaf_loads(lab: LabContext, fab: Fabric, first: str, second: str, steps: int,
+                   what: str, **shape: Any) -> None:
+    """Loads toward the destination ToR from both source leaves, src2's on spine
+    `first` and src's on `second` (their best hops are pointed there), shaped by
+    `shape` (load()'s sizes, strides, starts, stops), then two probe rounds with no
+    frame in flight: the estimates as the loads left them (two: a best path recorded
+    with a wrong utilisation needs its refresh, then a rival)."""
+    set_best_hop(lab, fab, lab.host(fab.src2).switch, fab.dst, first)
+    set_best_hop(lab, fab, lab.host(fab.src).switch, fab.dst, second)
+    [(a, _), (b, _)], _ = load(
+        lab, [(fab.src2, fab.dst, SMALL_SPORT), (fab.src, fab.dst, BIG_SPORT)], [fab.dst],
+        steps, SMALL_GAP_S, what, **shape)
+    if (a, b) != (first, second):
+        raise CheckFailed(f"{what} started on {a} ({fab.src2}) and {b} ({fab.src}), not on "
+                          f"{first} and {second}, which best_hop named (a new flowlet must "
+                          "take the best hop)")
+    probe_round(lab)
+    probe_round(lab)
+
+
 def check_unequal_loads(lab: LabContext, fab: Fabric, idle_since: float) -> None:
     """Both spines loaded toward the destination ToR, from different leaves: `busy`
     with four times the byte rate of `calm`, in frames a fifth of the size, started
@@ -494,28 +522,15 @@ def check_unequal_loads(lab: LabContext, fab: Fabric, idle_since: float) -> None
     utilisation the probe carries from the spine's link (the path's maximum), and an
     estimate of anything but bytes over time (the last frame's size, a count that
     does not decay) ranks the spines the other way."""
-    busy = lab.rng.choice(fab.spines)
-    calm = fab.other(busy)
-    settle(lab, idle_since + IDLE_S)
+    busy, calm = settled_spines(lab, fab, idle_since)
     with lab.check(f"with both spines loaded toward {fab.dst} ({busy} by {fab.src2} with "
                    f"four times the byte rate {calm} gets from {fab.src}, in frames a fifth "
                    f"of the size, for the last 0.15 s of 0.8 s), at least {SHARE:.0%} of "
                    f"new flows from both leaves avoid {busy}: utilisation is bytes over "
                    "time, and a path's is its busiest link's"):
-        set_best_hop(lab, fab, lab.host(fab.src2).switch, fab.dst, busy)
-        set_best_hop(lab, fab, lab.host(fab.src).switch, fab.dst, calm)
-        [(small, _), (big, _)], _ = load(
-            lab, [(fab.src2, fab.dst, SMALL_SPORT), (fab.src, fab.dst, BIG_SPORT)], [fab.dst],
-            UNEQUAL_STEPS, SMALL_GAP_S, "the unequal loads", sizes=[SMALL_SIZE, BIG_SIZE],
-            strides=[1, BIG_STRIDE], starts=[SMALL_FROM, 0])
-        if (small, big) != (busy, calm):
-            raise CheckFailed(f"the loads started on {small} ({fab.src2}) and {big} ({fab.src}), "
-                              f"not on {busy} and {calm}, which best_hop named (a new flowlet "
-                              "must take the best hop)")
-        # with no frame in flight, the estimates as the loads left them (two rounds: a
-        # best path recorded with a wrong utilisation needs its refresh, then a rival)
-        probe_round(lab)
-        probe_round(lab)
+        two_leaf_loads(lab, fab, busy, calm, UNEQUAL_STEPS, "the unequal loads",
+                       sizes=[SMALL_SIZE, BIG_SIZE], strides=[1, BIG_STRIDE],
+                       starts=[SMALL_FROM, 0])
         taken = avoid(lab, [fab.src, fab.src2] * 4, fab.dst, busy, 32000, fab.spines,
                       f"{busy} carried four times the byte rate of {calm}, in smaller "
                       "frames, for a shorter time; "
@@ -531,26 +546,16 @@ def check_ended_load(lab: LabContext, fab: Fabric, idle_since: float) -> None:
     decaying estimate only falls once its load ends). New flows from both leaves
     must avoid `live`. An estimate that grows while a link is idle (until it is
     forgotten) ranks `gone` heavier."""
-    gone = lab.rng.choice(fab.spines)
-    live = fab.other(gone)
-    settle(lab, idle_since + IDLE_S)
+    gone, live = settled_spines(lab, fab, idle_since)
     with lab.check(f"a load that ended {ENDED_LEAD_S * 1000:.0f} ms ago never looks busier "
                    f"than a tenth heavier one still running: after {fab.src2} -> {fab.dst} "
                    f"on {gone} ends and {fab.src} -> {fab.dst} on {live} goes on, at least "
                    f"{SHARE:.0%} of new flows from both leaves avoid {live}"):
-        set_best_hop(lab, fab, lab.host(fab.src2).switch, fab.dst, gone)
-        set_best_hop(lab, fab, lab.host(fab.src).switch, fab.dst, live)
         lead = round(ENDED_LEAD_S / SMALL_GAP_S)
-        [(first, _), (second, _)], _ = load(
-            lab, [(fab.src2, fab.dst, SMALL_SPORT), (fab.src, fab.dst, BIG_SPORT)], [fab.dst],
-            ENDED_STEPS, SMALL_GAP_S, "the loads", sizes=[HEAVY_SIZE, HEAVY_SIZE * 11 // 10],
-            strides=[ENDED_STRIDE, ENDED_STRIDE], stops=[ENDED_STEPS - lead, ENDED_STEPS])
-        if (first, second) != (gone, live):
-            raise CheckFailed(f"the loads started on {first} ({fab.src2}) and {second} "
-                              f"({fab.src}), not on {gone} and {live}, which best_hop named (a "
-                              "new flowlet must take the best hop)")
-        probe_round(lab)   # no frame in flight: the estimates as the loads left them
-        probe_round(lab)
+        two_leaf_loads(lab, fab, gone, live, ENDED_STEPS, "the loads",
+                       sizes=[HEAVY_SIZE, HEAVY_SIZE * 11 // 10],
+                       strides=[ENDED_STRIDE, ENDED_STRIDE],
+                       stops=[ENDED_STEPS - lead, ENDED_STEPS])
         taken = avoid(lab, [fab.src, fab.src2] * 4, fab.dst, live, 33000, fab.spines,
                       f"{live} still carried a tenth more than {gone} had carried until "
                       f"{ENDED_LEAD_S * 1000:.0f} ms before")
