@@ -14,8 +14,9 @@ First with the course's configuration (the controller's), then reconfigured thro
 the contract with values drawn from the run's seed: other switch ids (up to the
 field's 32 bits), another clone session and collector MAC at the sink (the course's
 session deleted), and a new watchlist whose entries have distinct instruction
-bitmaps, max-hop counts 0, 1, 2, 3 (the path length) and beyond, ternary masks, and
-decoy entries that differ from a sent flow in exactly one field.
+bitmaps (all six instructions, and each one alone with a max hop that records it),
+max-hop counts 0, 1, 2, 3 (the path length) and beyond, ternary masks, and decoy
+entries that differ from a sent flow in exactly one field.
 """
 
 from __future__ import annotations
@@ -144,6 +145,9 @@ def drawn_switch_ids(lab: LabContext) -> dict[str, int]:
     return dict(zip(sorted(lab.lab.switches), ids))
 
 
+WATCHED = 8  # watchlist entries with traffic (the rest are decoys)
+
+
 def drawn_bitmaps(lab: LabContext, n: int) -> list[int]:
     """n distinct non-empty instruction subsets: all six first (every field checked
     under the drawn configuration), then single instructions (each one alone if n
@@ -244,13 +248,16 @@ def _draw_once(lab: LabContext, ids: dict[str, int], collector_mac: str) \
     rng = lab.rng
     h1, h2 = ip_int(lab.host(SENDER).ip), ip_int(lab.host(RECEIVER).ip)
     # every bitmap with its own max hop; all six instructions with a limit that lets
-    # every hop record (3, the path length, or more)
-    bitmaps = drawn_bitmaps(lab, 5 + 4)
+    # every hop record (3, the path length, or more); each single instruction with a
+    # limit of at least 1 (it must show in records: for any two instructions, some
+    # recorded bitmap has one without the other); max hop 0 with the last bitmap
+    bitmaps = drawn_bitmaps(lab, WATCHED + 4)
     big = rng.randrange(4, 256)
     full = rng.choice((3, big))
-    others = [h for h in (0, 1, 2, 3, big) if h != full]
+    others = [h for h in (1, 2, 3, big) if h != full]
     rng.shuffle(others)
-    max_hops = [full] + others
+    max_hops = [full] + others + [rng.randrange(1, 256)
+                                  for _ in range(WATCHED - 2 - len(others))] + [0]
     entries, intended = [], []
     ports = rng.sample(range(1, 65536), 2 * (len(bitmaps) + 1))  # 0 -> 0: see below
 
@@ -537,13 +544,15 @@ def verify(lab: LabContext) -> None:
     drawn, traffic = drawn_traffic(lab, ids, collector_mac)
     lab.note("reconfigured: switch ids " + ", ".join(f"{sw} {v:#x}" for sw, v in ids.items())
              + f"; report session {session} to {collector_mac}; watchlist "
-             + ", ".join(f"{e.instructions:#06x} max hop {e.max_hop}" for e in drawn.entries[:5])
-             + f" and {len(drawn.entries) - 5} decoys one field off a sent flow")
+             + ", ".join(f"{e.instructions:#06x} max hop {e.max_hop}"
+                         for e in drawn.entries[:WATCHED])
+             + f" and {len(drawn.entries) - WATCHED} decoys one field off a sent flow")
     title = "reconfigured"
     with lab.check("reconfigured through the contract with values drawn from the seed "
                    "(int_switch default: switch ids up to 32 bits; a new clone session and "
                    "collector MAC in int_sink, the course's session deleted; int_watchlist: "
-                   "five bitmaps with max hops 0, 1, 2, 3 and more, four decoys)"):
+                   "eight bitmaps with max hops 0, 1, 2, 3 and more, every instruction "
+                   "alone where hops record, four decoys)"):
         install(lab, drawn, session, controller.REPORT_SESSION)
     run_phase(lab, title, drawn, traffic)
 

@@ -124,17 +124,23 @@ def test_drawn_watchlists_keep_watched_flows_and_decoys_apart(seed: int) -> None
     assert len(set(ids.values())) == 3 and max(ids.values()) >= 0xFFFFFFFC
     assert all(v >= 1 << 16 for v in ids.values())
     config, traffic = verifier.drawn_traffic(lab, ids, "02:00:00:00:00:01")
-    maxes = sorted(e.max_hop for e in config.entries[:5])
-    assert maxes[:4] == [0, 1, 2, 3] and maxes[4] > 3
+    watched = config.entries[:8]
+    maxes = sorted(e.max_hop for e in watched)
+    assert maxes.count(0) == 1 and {1, 2, 3} <= set(maxes) and maxes[-1] > 3
     *drawn, decoy = config.entries  # the last: h1 -> h2, UDP ports 0 -> 0 (TCP decoy)
     assert len({e.instructions for e in drawn}) == len(drawn)
     assert (decoy.sport.value, decoy.sport.mask, decoy.dport.value) == (0, 0xFFFF, 0)
-    full = [e for e in config.entries[:5] if e.instructions == model.ALL_INSTRUCTIONS]
+    full = [e for e in watched if e.instructions == model.ALL_INSTRUCTIONS]
     assert len(full) == 1 and full[0].max_hop >= 3  # every field of every hop, drawn ids
-    assert len(traffic.watched) == 10 and traffic.unwatched == 4 + 4
+    # every instruction alone, in a bitmap that records (max hop >= 1): for any two,
+    # some recorded bitmap has one without the other
+    recorded = {e.instructions for e in watched if e.max_hop >= 1}
+    for bit in range(6):
+        assert model.bitmap_of([bit]) in recorded
+    assert len(traffic.watched) == 16 and traffic.unwatched == 4 + 4
     for frame, tele in traffic.watched:
         assert model.udp_flow_of(frame).dst == 0x0A000002
-        assert tele.instructions in {e.instructions for e in config.entries[:5]}
+        assert tele.instructions in {e.instructions for e in watched}
     for e in config.entries:
         for name, _, width in verifier.KEY_FIELDS:
             t = getattr(e, name)
