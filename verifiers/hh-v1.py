@@ -253,6 +253,10 @@ class Reconfiguration:
     unlimited: Case
 
 
+EDGE_PREFIXES = 8  # /16 prefixes tried for a source in the last hash cell
+EDGE_CELLS = {("crc32", 256, 255), ("crc16", 256, 255)}  # the last of 1024, modulo 256
+
+
 def seeded_reconfiguration(rng: Random, pool: Any) -> Reconfiguration:
     course = hm.Prefix.of(fr.ip_int("10.0.0.0"), 8)  # the course's hosts: left alone
     used: list[Any] = [course]
@@ -278,17 +282,20 @@ def seeded_reconfiguration(rng: Random, pool: Any) -> Reconfiguration:
         """A source whose `algo` hash lands in the last of 1024 cells (the lab's register
         size): a program whose register is smaller than its hash range, or whose hash
         base is not 0, never counts it (BMv2 ignores a write past the end)."""
-        prefix = fresh(16)
-        for _ in range(50000):
-            addr = prefix.network | rng.randrange(prefix.size)
-            if hm.plausible_hashes(addr)[algo] % 1024 == 1023 and pool.fits(addr):
-                pool.reserve(addr)
-                entries.append(hm.ThresholdEntry(hm.Prefix(addr, 32), threshold))
-                return Case(f"{fr.ip_text(addr)}/32 (threshold {threshold}; the last of 1024 "
-                            f"cells under {algo})", addr, threshold + extra(), host_choice())
+        for _ in range(EDGE_PREFIXES):  # a /16 may hold no candidate that fits the pool
+            prefix = fresh(16)
+            for _ in range(50000):
+                addr = prefix.network | rng.randrange(prefix.size)
+                if hm.plausible_hashes(addr)[algo] % 1024 == 1023 and pool.fits(addr):
+                    pool.reserve(addr)
+                    entries.append(hm.ThresholdEntry(hm.Prefix(addr, 32), threshold))
+                    return Case(f"{fr.ip_text(addr)}/32 (threshold {threshold}; the last of "
+                                f"1024 cells under {algo})", addr, threshold + extra(),
+                                host_choice())
         return None  # a host's own address holds that cell (modulo 256): not this run
 
     # first: every other address taken makes the last cells (modulo 256 too) scarcer
+    pool.release(EDGE_CELLS)
     edges = [c for c in (last_cell("crc32", rng.randrange(1, 6)),
                          last_cell("crc16", rng.randrange(1, 6))) if c is not None]
     near = [100 + rng.choice((-1, 1)) * rng.randrange(1, 10),
@@ -391,6 +398,10 @@ def start(lab: LabContext) -> Session:
     for name, n in COURSE.items():
         addr = pool.reserve(fr.ip_int(lab.host(name).ip))
         table.add(hm.ThresholdEntry(hm.Prefix(addr, 32), n))
+    # the last hash cells (modulo 256 too) stay free until the seeded phase draws its
+    # sources there: an address drawn before could otherwise take them, and then no
+    # source fits the last cell that run
+    pool.hold(EDGE_CELLS)
     sink = hm.Prefix(fr.ip_int(lab.host(SINK).ip), 32)
     unknown = fr.ip_text(pool.draw(rng, hm.Prefix.of(sink.network, 24), (sink,)))
     return Session(lab, rng, Traffic(lab, rng), table, hm.BudgetModel(table), pool, unknown)

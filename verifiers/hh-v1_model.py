@@ -137,6 +137,16 @@ class AddressPool:
     def __init__(self) -> None:
         self.taken: list[int] = []
         self._cells: set[tuple[str, int, int]] = set()
+        self._held: set[tuple[str, int, int]] = set()
+
+    def hold(self, cells: set[tuple[str, int, int]]) -> None:
+        """Keep `cells` free of every address taken until release(cells)."""
+        self._held |= cells
+        self._cells |= cells
+
+    def release(self, cells: set[tuple[str, int, int]]) -> None:
+        self._held -= cells
+        self._cells = set().union(*(cells_of(a) for a in self.taken)) | self._held
 
     def fits(self, addr: int) -> bool:
         return addr not in self.taken and not (cells_of(addr) & self._cells)
@@ -170,7 +180,7 @@ class AddressPool:
     def rollback(self, mark: int) -> None:
         """Give back every address taken since checkpoint() returned `mark`."""
         self.taken = self.taken[:mark]
-        self._cells = set().union(*(cells_of(a) for a in self.taken))
+        self._cells = set().union(*(cells_of(a) for a in self.taken)) | self._held
 
 
 T = TypeVar("T")

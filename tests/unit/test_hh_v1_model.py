@@ -115,3 +115,22 @@ def test_prefixes_drawn_inside_and_apart() -> None:
     assert outer.contains(inner.network) and outer.contains(other.network)
     assert not inner.overlaps(other)
     assert hm.Prefix.of(ip("192.168.7.200"), 24).text() == "192.168.7.0/24"
+
+
+def test_held_cells_stay_free_until_released() -> None:
+    """The verifier holds the last hash cells for its edge sources: no address drawn
+    before may take them, and after release one may."""
+    pool = hm.AddressPool()
+    rng = random.Random(5)
+    held = {("crc32", 256, 255)}
+    pool.hold(held)
+    edge = next(a for a in range(0x0B000000, 0x0B100000)
+                if hm.plausible_hashes(a)["crc32"] % 256 == 255)
+    assert not pool.fits(edge)
+    drawn = [pool.draw(rng, hm.Prefix.of(0x0C000000, 16)) for _ in range(50)]
+    assert all(hm.plausible_hashes(a)["crc32"] % 256 != 255 for a in drawn)
+    mark = pool.checkpoint()
+    pool.rollback(mark)
+    assert not pool.fits(edge)   # a rollback keeps what is held
+    pool.release(held)
+    assert pool.fits(edge) or any(hm.cells_of(edge) & hm.cells_of(a) for a in drawn)
