@@ -320,11 +320,13 @@ class LabContext:
                 raw.setdefault(h, []).append(frame)
         for host in raw:
             self.port(host)
-        if due is not None and len(due) != len(plan):
-            raise LabtoolError(f"burst: {len(due)} send times for {len(plan)} frames")
-        offsets = list(due) if due is not None else send_offsets(len(plan), gap_s, allowance)
-        if due is not None:
-            gap_s = offsets[-1] / max(len(plan) - 1, 1) if plan else 0.0
+        if due is None:
+            offsets = send_offsets(len(plan), gap_s, allowance)
+        else:
+            if len(due) != len(plan):
+                raise LabtoolError(f"burst: {len(due)} send times for {len(plan)} frames")
+            offsets = list(due)
+            gap_s = offsets[-1] / max(len(plan) - 1, 1) if plan else 0.0  # the mean pace
         sender_if = {h: self._switch_intf(*self.lab.host_port[h]) for h in raw}
         receiver_if = {h: self._switch_intf(*self.lab.host_port[h]) for h in self._ports}
         if RECORDER is not None:

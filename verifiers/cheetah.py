@@ -706,6 +706,9 @@ def rfc1624(checksum: int, old: int, new: int, words: int) -> tuple[int, bool]:
     return ~second & 0xFFFF, first > 0xFFFF
 
 
+TS_KIND_LEN = model.TS_KIND << 8 | model.TS_LEN
+
+
 def hiding_carries(checksum: int, tsecr: int) -> bool:
     """Whether one of the lab's 32-bit updates that hide a timestamp option (kind and
     length, then TSval, then TSecr, each replaced by NOPs) carries. (The 16-bit one,
@@ -713,9 +716,6 @@ def hiding_carries(checksum: int, tsecr: int) -> bool:
     checksum, _ = rfc1624(checksum, TS_KIND_LEN, 0x0101, 1)
     checksum, tsval_carries = rfc1624(checksum, RST_TSVAL, 0x01010101, 2)
     return tsval_carries or rfc1624(checksum, tsecr, 0x01010101, 2)[1]
-
-
-TS_KIND_LEN = model.TS_KIND << 8 | model.TS_LEN
 
 
 def carrying_rst(lab: LabContext, client: str, cfg: Config, sport: int, tsecr: int) -> bytes:
@@ -786,10 +786,11 @@ def check_optionless(lab: LabContext, cfg: Config, conns: list[Connection], clie
     sent = bytes(Ether(src=c.mac, dst=cfg.lb_mac) / IP(src=c.ip, dst=cfg.vip)
                  / TCP(sport=sport, dport=cfg.port, flags="RA", seq=1000, ack=1)
                  / Raw(fake + b"not options"))
+    payload = model.parse(sent).payload
     for host, frames in sent_alone(lab, client, sent, conns).items():
         for frame in frames:
             seg = model.parse(frame)
-            if seg is None or seg.payload != model.parse(sent).payload:
+            if seg is None or seg.payload != payload:
                 raise CheckFailed(f"a RST without options whose payload begins like NOP NOP "
                                   f"TS (with {whose} cookie) reached {host} as "
                                   f"{summary(frame)}: its payload was changed (the parser "
@@ -857,10 +858,8 @@ def top_hash_port(lab: LabContext, client: str, cfg: Config,
     """A client port (1024 or above, not in use toward the VIP) whose connection's
     cookie hash is 0xFFFF, or 0 if there is none: hash_S is crc16 % 65536, and a
     program computing it modulo 65535 (or with another off-by-one) differs only there."""
-    ip = lab.host(client).ip
-    raw = hashes.fields((model.ip_int(ip), 32), (0, 16), (model.ip_int(cfg.vip), 32),
-                        (cfg.port, 16), (cfg.salt, 32))
-    hashed = hashes.window_hash(hashes.crc16, raw, 4, 2)
+    raw = model.cookie_key(lab.host(client).ip, 0, cfg.vip, cfg.port, cfg.salt)
+    hashed = hashes.window_hash(hashes.crc16, raw, model.COOKIE_PORT_AT, 2)
     busy = {c.addr[1] for c in conns if c.client == client}
     return next((p for p in range(1024, 1 << 16) if hashed(p) == 0xFFFF and p not in busy), 0)
 

@@ -40,9 +40,17 @@ def mac_bytes(mac: str) -> bytes:
     return bytes.fromhex(mac.replace(":", ""))
 
 
+def cookie_key(client_ip: str, client_port: int, vip: str, vip_port: int, salt: int) -> bytes:
+    """hash_S's input; the client port is its bytes COOKIE_PORT_AT..+2."""
+    return hashes.fields((ip_int(client_ip), 32), (client_port, 16), (ip_int(vip), 32),
+                         (vip_port, 16), (salt, 32))
+
+
+COOKIE_PORT_AT = 4
+
+
 def cookie_hash(client_ip: str, client_port: int, vip: str, vip_port: int, salt: int) -> int:
-    return hashes.crc16(hashes.fields((ip_int(client_ip), 32), (client_port, 16),
-                                      (ip_int(vip), 32), (vip_port, 16), (salt, 32)))
+    return hashes.crc16(cookie_key(client_ip, client_port, vip, vip_port, salt))
 
 
 @dataclass(frozen=True)

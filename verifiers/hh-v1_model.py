@@ -146,6 +146,9 @@ class AddressPool:
 
     def release(self, cells: set[tuple[str, int, int]]) -> None:
         self._held -= cells
+        self._recount()
+
+    def _recount(self) -> None:
         self._cells = set().union(*(cells_of(a) for a in self.taken)) | self._held
 
     def fits(self, addr: int) -> bool:
@@ -180,7 +183,7 @@ class AddressPool:
     def rollback(self, mark: int) -> None:
         """Give back every address taken since checkpoint() returned `mark`."""
         self.taken = self.taken[:mark]
-        self._cells = set().union(*(cells_of(a) for a in self.taken)) | self._held
+        self._recount()
 
 
 T = TypeVar("T")

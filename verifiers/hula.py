@@ -116,11 +116,12 @@ def last_slot_sport(lab: LabContext, src: str, dst: str) -> int:
     design's last flowlet slot: a flowlet table one slot short of the hash range (or
     a hash base of 1) loses that flow's memory, so it moves with the best path."""
     a, b = (int.from_bytes(socket.inet_aton(lab.host(h).ip), "big") for h in (src, dst))
+    key = hashes.fields((a, 32), (b, 32), (0, 16), (DPORT, 16), (17, 8))
+    slot_hash = hashes.window_hash(hashes.crc16, key, 8, 2)   # over the source port
     first = lab.rng.randrange(1024, 65536)
     for k in range(65536 - 1024):
         sport = 1024 + (first - 1024 + k) % (65536 - 1024)
-        key = hashes.fields((a, 32), (b, 32), (sport, 16), (DPORT, 16), (17, 8))
-        if hashes.crc16(key) % FLOWLET_SLOTS == FLOWLET_SLOTS - 1:
+        if slot_hash(sport) % FLOWLET_SLOTS == FLOWLET_SLOTS - 1:
             return sport
     raise AssertionError("crc16 reaches every residue")
 
@@ -128,6 +129,13 @@ def last_slot_sport(lab: LabContext, src: str, dst: str) -> int:
 def probe_round(lab: LabContext) -> None:
     """Every host asks its ToR for a probe; nothing may reach any host."""
     lab.exchange({h: [probe_request(lab.host(h))] for h in lab.hosts}, expect={})
+
+def probe_rounds(lab: LabContext) -> None:
+    """Two probe rounds: every best path is then recorded with the utilisation the
+    links show now (one round is not enough: a best path recorded with a stale or
+    wrong utilisation first needs its own refresh, then a rival's probe)."""
+    probe_round(lab)
+    probe_round(lab)
 
 
 def packet(lab: LabContext, src: str, dst: str, sport: int, dport: int = DPORT,
@@ -207,8 +215,7 @@ def check_probes(lab: LabContext, fab: Fabric) -> None:
     with lab.check("with probes running, every switch has a next hop for every other ToR, "
                    "the paths are loop-free, data gets through between all hosts and an "
                    "unknown destination reaches nobody"):
-        probe_round(lab)
-        probe_round(lab)
+        probe_rounds(lab)
         for leaf in fab.leaves:
             hops = registers(lab, leaf, "best_hop")
             up = {p: other for p, other, _ in fab.links[leaf]}
@@ -334,15 +341,12 @@ def load(lab: LabContext, flows: list[Flow], probers: list[str], count: int, gap
 def avoid(lab: LabContext, srcs: list[str], dst: str, loaded: str, first_port: int,
           spines: list[str], why: str, probe_after: int | None = None) -> list[str]:
     """New one-packet flows from each of `srcs` to `dst`: at least SHARE of them must
-    avoid `loaded`. With `probe_after`, two probe rounds follow that many flows (the
-    estimates of the links they crossed are read again; two: a best path recorded
-    with a stale utilisation needs its refresh, then a rival). Returns the spines
-    taken."""
+    avoid `loaded`. With `probe_after`, probe rounds follow that many flows (the
+    estimates of the links they crossed are read again). Returns the spines taken."""
     taken = []
     for i, src in enumerate(srcs):
         if i == probe_after:
-            probe_round(lab)
-            probe_round(lab)
+            probe_rounds(lab)
         uplinks = Uplinks(lab, lab.host(src).switch)
         taken.append(one_spine(lab, uplinks, packet(lab, src, dst, first_port + i), src, dst,
                                f"new flow {i + 1}"))
@@ -468,15 +472,14 @@ def wait_until(moment: float) -> None:
 
 
 def settle(lab: LabContext, idle_until: float) -> None:
-    """Forget every earlier load, then let two probe rounds bring each best path's
+    """Forget every earlier load, then let probe rounds bring each best path's
     recorded utilisation down to the idle value. Afterwards a program that sees no
     load on the heavy flow's path (it reads the wrong link, say) has no reason to
     change its best hops, so its new flows stay with the heavy flow: leftovers of the
     earlier checks' flows, decaying while the heavy flow runs, cannot move them away
     by chance."""
     wait_until(idle_until)
-    probe_round(lab)
-    probe_round(lab)
+    probe_rounds(lab)
 
 
 def set_best_hop(lab: LabContext, fab: Fabric, tor: str, toward: str, spine: str) -> None:
@@ -498,9 +501,8 @@ def two_leaf_loads(lab: LabContext, fab: Fabric, first: str, second: str, steps:
                    what: str, **shape: Any) -> None:
     """Loads toward the destination ToR from both source leaves, src2's on spine
     `first` and src's on `second` (their best hops are pointed there), shaped by
-    `shape` (load()'s sizes, strides, starts, stops), then two probe rounds with no
-    frame in flight: the estimates as the loads left them (two: a best path recorded
-    with a wrong utilisation needs its refresh, then a rival)."""
+    `shape` (load()'s sizes, strides, starts, stops), then probe rounds with no frame
+    in flight: the estimates as the loads left them."""
     set_best_hop(lab, fab, lab.host(fab.src2).switch, fab.dst, first)
     set_best_hop(lab, fab, lab.host(fab.src).switch, fab.dst, second)
     [(a, _), (b, _)], _ = load(
@@ -510,8 +512,7 @@ def two_leaf_loads(lab: LabContext, fab: Fabric, first: str, second: str, steps:
         raise CheckFailed(f"{what} started on {a} ({fab.src2}) and {b} ({fab.src}), not on "
                           f"{first} and {second}, which best_hop named (a new flowlet must "
                           "take the best hop)")
-    probe_round(lab)
-    probe_round(lab)
+    probe_rounds(lab)
 
 
 def check_unequal_loads(lab: LabContext, fab: Fabric, idle_since: float) -> None:
