@@ -17,6 +17,7 @@ from .checks import CheckFailed, CheckResult, HarnessError, VerdictReached
 from .controlplane import SwitchControl
 from .errors import ControlPlaneError, LabtoolError, unknown_name
 from .hostio import HostPort, Received, SwitchIdleness, collect, in_netns
+from .linktap import PortTap
 from .loader import user_traceback
 from .manifest import Lab, host_intf
 from .pktdiff import FrameLike, first_difference, summary, to_bytes
@@ -75,7 +76,8 @@ class LabContext:
                  host_pid: Callable[[str], int] | None = None,
                  switch_frames_in: Callable[[], int] | None = None,
                  seed: int | None = None,
-                 intf_counter: Callable[[str, str], int] | None = None) -> None:
+                 intf_counter: Callable[[str, str], int] | None = None,
+                 open_tap: Callable[[str], PortTap] | None = None) -> None:
         self.lab = lab
         # kernel counters of switch-port interfaces (they live in the run's namespace)
         self._intf_counter = intf_counter or interface_counter
@@ -94,6 +96,11 @@ class LabContext:
         # sensitive programs (flowlets) use it to tell a machine pause from a program's
         # fault.
         self.last_stall_s = 0.0
+        # of the last burst(): when each frame (in plan order) was handed to its socket,
+        # just before: no switch can have seen it earlier (with a tap's arrival times,
+        # an upper bound on the pause a switch saw between two frames)
+        self.last_send_starts: list[float] = []
+        self._open_tap = open_tap
         self._switch_drops = switch_drops or (lambda: None)
         self.pace_s = lab.pace_us * 1e-6  # one frame per pace_s across all senders...
         # ...after this many back to back; only when the end of the switches' work is
@@ -145,6 +152,14 @@ class LabContext:
         crossed a link without relying on anything in the program."""
         self.switch(switch)
         return self._intf_counter(self._switch_intf(switch, port), counter)
+
+    def tap(self, switch: str, port: int) -> PortTap:
+        """Frames that reach `switch` on `port` from its link from now on, with their
+        arrival times (linktap.py; the caller closes it, e.g. with `with`)."""
+        self.switch(switch)
+        if self._open_tap is None:
+            raise LabtoolError("this context cannot tap switch ports")
+        return self._open_tap(self._switch_intf(switch, port))
 
     def host_socket(self, name: str, kind: int = socket.SOCK_STREAM) -> socket.socket:
         """An IPv4 socket living in host `name`'s network namespace: real TCP/UDP through
@@ -341,9 +356,11 @@ class LabContext:
                                                                    SwitchIdleProbe) else None
         longest_late = 0.0  # the longest time between two sends beyond the planned one
         planned_before = 0.0
+        self.last_send_starts = []
         for (host, frame), offset in zip(plan, offsets):
             if offset:
                 wait_for_due(start + offset)
+            self.last_send_starts.append(time.perf_counter())
             sent[host] += self._ports[host].send([frame])
             now = time.perf_counter()
             planned = offset - planned_before if due is not None else gap_s

@@ -171,7 +171,13 @@ def restore_vlan_tag(data: bytes, ancillary: list[tuple[int, int, bytes]]) -> by
     return data
 
 
-def close_all(ports: Iterable[HostPort]) -> threading.Thread:
+class Closable(Protocol):
+    name: str
+
+    def close(self) -> None: ...
+
+
+def close_all(ports: Iterable[Closable]) -> threading.Thread:
     """Close packet sockets in the background, all at once: each close waits for an RCU
     grace period in the kernel (packet_release -> synchronize_net, ~10 ms), and waits
     that run together share one. Join the returned thread before exiting."""

@@ -25,6 +25,7 @@ from .contract import program_names
 from .controlplane import SwitchControl
 from .errors import CompileError, ControllerError, ControlPlaneError, LabtoolError
 from .hostio import HostPort, close_all
+from .linktap import PortTap
 from .loader import load_function, user_traceback
 from .manifest import Lab, host_intf, switch_intf
 from .network import LabNetwork
@@ -168,6 +169,7 @@ class LabRun:
     def context(self, packet_ports: bool = True) -> LabContext:
         """The controller/verifier view; packet_ports opens the hosts' raw sockets."""
         assert self.network is not None
+        netns = self.network.netns
         if packet_ports and not self.ports:
             for host in self.lab.hosts:
                 self.ports[host] = HostPort.open(host, self.network.host_pid(host), host_intf(host))
@@ -175,7 +177,8 @@ class LabRun:
                           switch_intf, self.network.switch_input_drops,
                           self.network.idle_probe(), self.network.host_pid,
                           self.network.switch_frames_in, seed=self.options.seed,
-                          intf_counter=self.network.interface_counter)
+                          intf_counter=self.network.interface_counter,
+                          open_tap=lambda ifname: PortTap.open(ifname, netns.call))
 
     def run_controller(self, ctx: LabContext, background: bool = False) -> None:
         """The lab's controller, or the course's code when the lab has some (`background`:

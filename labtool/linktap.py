@@ -1,0 +1,126 @@
+"""Frames that reached a switch port, and when they did.
+
+Kernel counters say how many frames crossed a link; a timing-sensitive verdict
+(flowlets) needs which frames and when: a flow may change paths only after a pause
+longer than its flowlet gap, and the pause a switch saw is bounded from above by
+when the earlier frame was handed to the sender's socket and when the later one
+reached the next hop. A tap is a packet socket on the receiving end of a link, in
+the run's switch namespace, opened around the traffic it watches: it costs the
+switches nothing (the kernel copies the frame to the socket), and the kernel's
+receive timestamp is taken as the frame arrives, not when labtool reads it.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from types import TracebackType
+
+from .checks import HarnessError
+from .errors import NetworkError
+from .hostio import close_all
+
+ETH_P_ALL = 0x0003
+SOL_PACKET = 263
+PACKET_STATISTICS = 6
+PACKET_IGNORE_OUTGOING = 23
+PACKET_OUTGOING = 4
+SO_TIMESTAMPNS = 35        # asm-generic; SCM_TIMESTAMPNS has the same value
+SO_RCVBUFFORCE = 33
+RCVBUF_BYTES = 32 * 1024 * 1024  # thousands of frames between two reads
+TIMESPEC = struct.Struct("qq")
+
+
+@dataclass(frozen=True)
+class Crossing:
+    data: bytes
+    time: float  # time.perf_counter() clock: when the frame reached the port
+
+
+class TapLost(HarnessError):
+    """The tap's socket overflowed: what it read is not all that crossed (the
+    harness's loss, so no verdict)."""
+
+
+class PortTap:
+    """Frames arriving at one interface from its link (not those it sends)."""
+
+    def __init__(self, name: str, sock: socket.socket) -> None:
+        self.name = name
+        self.sock = sock
+
+    @classmethod
+    def open(cls, ifname: str, in_namespace: Callable[[Callable[[], socket.socket]],
+                                                       socket.socket]) -> PortTap:
+        """A tap on `ifname`, its socket made by `in_namespace` (which runs the factory
+        where the interface lives)."""
+        def make() -> socket.socket:
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF_BYTES)
+                sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+                try:  # Linux >= 4.20; older kernels' outgoing copies are skipped in read()
+                    sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
+                except OSError:
+                    pass
+                sock.bind((ifname, 0))
+            except OSError:
+                sock.close()
+                raise
+            sock.setblocking(False)
+            return sock
+
+        try:
+            sock = in_namespace(make)
+        except OSError as exc:
+            raise NetworkError(f"cannot tap {ifname}: {exc}") from None
+        return cls(ifname, sock)
+
+    def read(self) -> list[Crossing]:
+        """Every frame that arrived since the last read, oldest first."""
+        # realtime timestamps onto perf_counter's clock (both read now: microseconds apart)
+        offset = time.perf_counter() - time.time()
+        out: list[Crossing] = []
+        while True:
+            try:
+                data, ancillary, _flags, addr = self.sock.recvmsg(65535, 64)
+            except BlockingIOError:
+                break
+            if addr[2] == PACKET_OUTGOING:
+                continue
+            out.append(Crossing(data, _arrival(ancillary, offset)))
+        raw = self.sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8)
+        _packets, drops = struct.unpack("II", raw)
+        if drops:
+            raise TapLost(f"the tap on {self.name} lost {drops} frame(s) (socket buffer full)")
+        return out
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self) -> PortTap:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+def close_taps(taps: Iterable[PortTap]) -> None:
+    """Close taps in the background: each close waits for an RCU grace period (~10 ms,
+    hostio.close_all), which would otherwise delay what the caller does next, e.g.
+    probing estimates whose decay is being tested."""
+    close_all(taps)
+
+
+def _arrival(ancillary: list[tuple[int, int, bytes]], offset: float) -> float:
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and \
+                len(payload) >= TIMESPEC.size:
+            sec, nsec = TIMESPEC.unpack_from(payload)
+            return float(sec + nsec * 1e-9 + offset)
+    # no timestamp: the latest it can have arrived (an upper bound, as callers need)
+    return time.perf_counter()
