@@ -7,8 +7,9 @@ the fields' bytes concatenated big-endian."""
 
 from __future__ import annotations
 
+import random
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 
 def _crc16_table() -> list[int]:
@@ -72,3 +73,51 @@ def window_hash(algo: Callable[[bytes], int], message: bytes, offset: int,
         return out
 
     return hashed
+
+
+def solve_window(message: bytes, offset: int, width: int,
+                 wants: Sequence[tuple[Callable[[bytes], int], int, int]],
+                 rng: random.Random) -> int | None:
+    """A value v for the `width` bytes at `offset` of `message` such that, for every
+    (algo, modulus, cell) of `wants`, algo(message with v there) % modulus == cell;
+    drawn with `rng` among all such values, None if there is none. The moduli must be
+    powers of two: a CRC of a fixed-length message is affine in its bits, so its low
+    bits are, and the wants form a linear system over GF(2) (a search could not meet
+    two hashes at once: 24 bits of cell for 32 bits of ports)."""
+    if offset < 0 or offset + width > len(message):
+        raise ValueError(f"window {offset}+{width} outside a {len(message)}-byte message")
+    nbits = 8 * width
+    zeroed = message[:offset] + bytes(width) + message[offset + width:]
+    rows: list[tuple[int, int]] = []   # (which value bits, the bit they must XOR to)
+    for algo, modulus, cell in wants:
+        if modulus <= 0 or modulus & (modulus - 1):
+            raise ValueError(f"modulus {modulus} is not a power of two")
+        mask = modulus - 1
+        zero = algo(bytes(len(message)))
+        # column j: what value bit j flips in the hash's low bits
+        cols = [(algo(bytes(offset) + (1 << j).to_bytes(width, "big")
+                      + bytes(len(message) - offset - width)) ^ zero) & mask
+                for j in range(nbits)]
+        rhs = (cell ^ algo(zeroed)) & mask
+        for b in range(mask.bit_length()):
+            rows.append((sum(1 << j for j in range(nbits) if cols[j] >> b & 1), rhs >> b & 1))
+    pivots: list[tuple[int, int, int]] = []   # (pivot bit, row, rhs), reduced
+    for row, rhs in rows:
+        for bit, prow, prhs in pivots:
+            if row >> bit & 1:
+                row, rhs = row ^ prow, rhs ^ prhs
+        if row == 0:
+            if rhs:
+                return None   # inconsistent
+            continue
+        bit = row.bit_length() - 1
+        pivots = [(b, r ^ row, h ^ rhs) if r >> bit & 1 else (b, r, h) for b, r, h in pivots]
+        pivots.append((bit, row, rhs))
+    pivot_bits = {bit for bit, _, _ in pivots}
+    value = sum(1 << j for j in range(nbits) if j not in pivot_bits and rng.random() < 0.5)
+    for bit, row, rhs in pivots:
+        # row has its pivot and free bits only (fully reduced): the pivot's value follows
+        others = row & ~(1 << bit)
+        if (bin(others & value).count("1") & 1) ^ rhs:
+            value |= 1 << bit
+    return value

@@ -15,7 +15,10 @@ only the source MAC, which the spec leaves open, is masked). What is proven:
    every frame through (a single-hash filter, one that blocks when any counter is full,
    or one whose other hash lacks that field fails; other hash choices only make them
    ordinary new flows); the blocked UDP flow sits in the last crc16 cell and the TCP
-   flow in the last crc32 cell (a hash base other than 0 runs past the register);
+   flow in the last crc32 cell (a hash base other than 0 runs past the register); a
+   third flow gets blocked whose two cells (ports solved for, hashes.solve_window)
+   are the crc32 cell of the UDP flow sent as TCP and the crc16 cell of the TCP flow
+   sent as UDP;
    ICMP and another IPv4 protocol are routed both ways (TTL and checksum too), never
    blocked;
 2. routes reconfigured through P4Runtime with seeded values on both switches: next-hop
@@ -23,7 +26,11 @@ only the source MAC, which the spec leaves open, is masked). What is proven:
    a drop() entry inside a prefix, a /32 inside the drop), a route back out of the
    ingress port, destinations a switch does not route (dropped); the TCP flow at 999
    gets exactly one more, and the same flow to another destination, from another
-   source port or to another destination port passes.
+   source port or to another destination port passes; then flows that differ from a
+   blocked one only in the destination (inside a /16 routed to h2, the address solved
+   for so that one cell is the third blocked flow's) or only in the protocol pass
+   although one of their counters is full (a hash that leaves that field out puts
+   them in the blocked flow's own cell there, so both are full).
 TTLs run from 3 to 255, TOS/DF/identification vary (a checksum over too few fields
 fails). Only the contract is used: table ipv4_lpm (key hdr.ipv4.dstAddr), actions
 ipv4_forward(dstAddr, port) and drop().
@@ -355,13 +362,14 @@ def with_field(flow: Flow, field: str, value: int) -> Flow:
 
 
 def sharing_one_cell(rng: Random, flow: Flow, algo: str, order: tuple[str, ...], field: str,
-                     avoid: Iterable[Flow]) -> Flow:
+                     avoid: Iterable[Flow], heavy: Sequence[Flow]) -> Flow:
     """`flow` with another `field` (source port, destination port or the low bits of
     the source address) such that, with both hashes over `order`, it lands in the same
     `algo` cell as `flow` and in another cell of the other hash than either of
     `flow`'s (one array for both hashes included). A filter that takes the minimum of
     its two counters treats it as a new flow; one that reads a single hash, blocks
-    when ANY counter is full, or leaves `field` out of its other hash, blocks it."""
+    when ANY counter is full, or leaves `field` out of its other hash, blocks it.
+    With the lab's own hashes it must not land in two cells of the `heavy` flows."""
     mine = bf_cells(flow, order)
     other = next(a for a in ALGORITHMS if a != algo)
     cell = cells_by_field(flow, order, field)
@@ -372,7 +380,8 @@ def sharing_one_cell(rng: Random, flow: Flow, algo: str, order: tuple[str, ...],
         if cell[algo](value) != mine[algo] or cell[other](value) in mine.values():
             continue
         candidate = with_field(flow, field, value)
-        if candidate in taken or (field == "src" and candidate.src in HOST_ADDRESSES):
+        if candidate in taken or (field == "src" and candidate.src in HOST_ADDRESSES) \
+                or both_heavy(candidate, heavy):
             continue
         return candidate
     raise ValueError(f"no {field} shares only the {algo} cell of {flow.label()}")
@@ -391,19 +400,74 @@ def in_last_cell(rng: Random, flow: Flow, algo: str) -> Flow:
     raise ValueError(f"no source port puts {flow.label()} in the last {algo} cell")
 
 
+def both_heavy(flow: Flow, heavy: Sequence[Flow]) -> bool:
+    """Whether both of `flow`'s cells (the lab's hashes) are cells of `heavy` flows: the
+    model counts each flow on its own (it knows no collisions), so a flow it lets
+    through must not be blocked by other flows' counts in both of its cells."""
+    mine = bf_cells(flow, LAB_ORDER)
+    theirs = [bf_cells(h, LAB_ORDER) for h in heavy]
+    return all(any(c[a] == mine[a] for c in theirs) for a in ALGORITHMS)
+
+
+def solved(rng: Random, flow: Flow, window: str, wants: dict[str, int],
+           heavy: Sequence[Flow] = ()) -> Flow:
+    """`flow` with its `window` ("ports": both ports; "dst": the low 16 bits of the
+    destination address) set so that its cells (the lab's field order) are `wants`
+    (hash -> cell), drawn among the values that do (neither port 0, and not in two
+    cells of the `heavy` flows)."""
+    offset, width = {"ports": (9, 4), "dst": (6, 2)}[window]
+    raw = hash_input(flow, LAB_ORDER)
+    for _ in range(50):
+        value = hashes.solve_window(raw, offset, width, [(ALGORITHMS[a], BF_CELLS, c)
+                                                         for a, c in wants.items()], rng)
+        if value is None:
+            break
+        if window == "dst":
+            candidate = flow.but(dst=fr.ip_text(fr.ip_int(flow.dst) & 0xFFFF0000 | value))
+        elif value >> 16 and value & 0xFFFF:
+            candidate = flow.but(sport=value >> 16, dport=value & 0xFFFF)
+        else:
+            continue
+        if not both_heavy(candidate, heavy):
+            return candidate
+    raise ValueError(f"no {window} puts {flow.label()} in the cells {wants}")
+
+
+def third_blocked(rng: Random, h1: str, h2: str, tcp: Flow, udp: Flow) -> Flow:
+    """A UDP flow h1 -> h2 to block besides the two heavy ones, with a crc32 cell that
+    the blocked UDP flow with TCP instead of UDP would use, and a crc16 cell that the
+    blocked TCP flow with UDP would: once the three are blocked, each of these
+    protocol variants has one full counter of its own, so a hash that leaves the
+    protocol out (which puts the variant in its blocked flow's cell there) fills its
+    other counter too. Both cells at once: ports solved for, not searched."""
+    wants = {"crc32": bf_cells(udp.but(proto=fr.TCP), LAB_ORDER)["crc32"],
+             "crc16": bf_cells(tcp.but(proto=fr.UDP), LAB_ORDER)["crc16"]}
+    return solved(rng, Flow("h1", h1, h2, fr.UDP), "ports", wants)
+
+
 # -- 1. the course's routes --------------------------------------------------------------
 
 @dataclass
 class Heavy:
     tcp: Flow     # sends THRESHOLD - 1 in phase 1
     udp: Flow     # sends THRESHOLD + extra in phase 1: blocked
+    third: Flow   # sends THRESHOLD + extra in phase 1: blocked (third_blocked)
 
 
 def course_phase(lab: LabContext, rng: Random, traffic: Traffic, network: Any) -> Heavy:
     h1, h2 = lab.host("h1"), lab.host("h2")
     # the two flows that get blocked sit in the last cell of one hash each
     tcp = in_last_cell(rng, Flow("h1", h1.ip, h2.ip, fr.TCP, 0, random_port(rng)), "crc32")
-    udp = in_last_cell(rng, Flow("h2", h2.ip, h1.ip, fr.UDP, 0, random_port(rng)), "crc16")
+    while True:
+        udp = in_last_cell(rng, Flow("h2", h2.ip, h1.ip, fr.UDP, 0, random_port(rng)),
+                           "crc16")
+        third = third_blocked(rng, h1.ip, h2.ip, tcp, udp)
+        heavy = [tcp, udp, third]
+        # no blocked flow, nor a protocol variant of the first two, in two full cells
+        if not any(both_heavy(f, [h for h in heavy if h != f]) for f in heavy) and \
+                not both_heavy(udp.but(proto=fr.TCP), heavy) and \
+                not both_heavy(tcp.but(proto=fr.UDP), heavy):
+            break
     spoofed = fr.ip_text(hm.Prefix.of(fr.ip_int(h2.ip), 24).network | rng.randrange(3, 255))
     variants = {
         "source port": udp.but(sport=random_port(rng, (udp.sport,))),
@@ -418,13 +482,15 @@ def course_phase(lab: LabContext, rng: Random, traffic: Traffic, network: Any) -
             for field, name in VARIED.items():
                 used = [*variants.values(), *one_cell.values()]
                 one_cell[f"{algo} cell ({order_name}; another {name})"] = \
-                    sharing_one_cell(rng, udp, algo, order, field, used)
+                    sharing_one_cell(rng, udp, algo, order, field, used, heavy)
     extra = rng.randrange(5, 21)
 
     def frames(group: str, flow: Flow, n: int) -> list[tuple[str, bytes]]:
         return [(group, f) for f in traffic.frames(flow, n)]
 
-    groups = {"tcp": f"{tcp.label()} (999 sent)", "udp": f"{udp.label()} ({THRESHOLD + extra} sent)"}
+    extra3 = rng.randrange(5, 21)
+    groups = {"tcp": f"{tcp.label()} (999 sent)", "udp": f"{udp.label()} ({THRESHOLD + extra} sent)",
+              "third": f"{third.label()} ({THRESHOLD + extra3} sent)"}
     variant_frames = [frames(f"{udp.label()} but {what}: {flow.label()}", flow, rng.randrange(15, 31))
                       for what, flow in variants.items()]
     reverse_frames = frames(f"reverse of {udp.label()}: {reverse.label()}", reverse,
@@ -456,15 +522,15 @@ def course_phase(lab: LabContext, rng: Random, traffic: Traffic, network: Any) -
                 + merge(rng, late + one_cell_frames))
     h2_order = merge(rng, [h2_order, *others["h2"]])
     h1_order = merge(rng, [frames(groups["tcp"], tcp, THRESHOLD - 1), reverse_frames,
-                           *others["h1"]])
+                           frames(groups["third"], third, THRESHOLD + extra3), *others["h1"]])
     outcome = burst(lab, network, Batch.of({"h1": h1_order, "h2": h2_order}))
 
     with lab.check(f"{tcp.label()}: 999 packets, one below the threshold of {THRESHOLD}, "
                    "all delivered"):
         expect_groups(outcome, [groups["tcp"]])
     with lab.check(f"{udp.label()}: exactly its first {THRESHOLD} of {THRESHOLD + extra} "
-                   "delivered, the rest dropped"):
-        expect_groups(outcome, [groups["udp"]])
+                   f"delivered, the rest dropped; so for {third.label()} (of {THRESHOLD + extra3})"):
+        expect_groups(outcome, [groups["udp"], groups["third"]])
     with lab.check("flows differing from the blocked UDP flow in exactly one field (source "
                    "port, destination port, protocol, source address), and its reverse "
                    "flow, each get every frame through"):
@@ -481,7 +547,7 @@ def course_phase(lab: LabContext, rng: Random, traffic: Traffic, network: Any) -
                    "unchanged (TTL 3-255, varied TOS/DF/identification; source MAC not "
                    "specified)"):
         expect_integrity(outcome)
-    return Heavy(tcp, udp)
+    return Heavy(tcp, udp, third)
 
 
 # -- 2. seeded routes --------------------------------------------------------------------
@@ -498,6 +564,7 @@ class Destinations:
     s2_miss_from_h2: str   # no route on s2
     hairpin1: str          # s1 sends it back out of port 1 (to h1)
     hairpin2: str          # s2 sends it back out of port 1 (to h2)
+    spare: Any             # a /16 both switches route toward h2 (addresses to solve for)
 
 
 def seeded_routes(lab: LabContext, rng: Random) -> tuple[dict[str, list[Any]], Destinations, str]:
@@ -520,20 +587,22 @@ def seeded_routes(lab: LabContext, rng: Random) -> tuple[dict[str, list[Any]], D
     hole = inside(dropped)
     hole32 = hm.Prefix(hole, 32)
     outside_all = hm.random_prefix(rng, 24, (short, host1, loop1, loop2))
+    spare = hm.random_prefix(rng, 16, (short, host1, loop1, loop2, outside_all))
     dest = Destinations(
         via_prefix=fr.ip_text(inside(middle, (dropped, host2))),
         hole=fr.ip_text(hole), dropped=fr.ip_text(inside(dropped, (hole32,))),
         s2_miss=fr.ip_text(inside(short, (middle, host1))),
         s1_miss=fr.ip_text(inside(outside_all)),
         s2_miss_from_h2=fr.ip_text(inside(outside_all)),
-        hairpin1=fr.ip_text(inside(loop1)), hairpin2=fr.ip_text(inside(loop2)))
-    macs = [random_mac(rng) for _ in range(10)]
+        hairpin1=fr.ip_text(inside(loop1)), hairpin2=fr.ip_text(inside(loop2)), spare=spare)
+    macs = [random_mac(rng) for _ in range(11)]
     routes = {
         "s1": [m2.Route(host2, macs[0], 2), m2.Route(short, macs[1], 2), m2.Route(dropped, None),
                m2.Route(hole32, macs[2], 2), m2.Route(host1, macs[3], 1),
-               m2.Route(loop1, macs[4], 1)],
+               m2.Route(loop1, macs[4], 1), m2.Route(spare, macs[9], 2)],
         "s2": [m2.Route(host2, macs[5], 1), m2.Route(middle, macs[6], 1),
-               m2.Route(host1, macs[7], 2), m2.Route(loop2, macs[8], 1)],
+               m2.Route(host1, macs[7], 2), m2.Route(loop2, macs[8], 1),
+               m2.Route(spare, macs[10], 1)],
     }
     for entries in routes.values():
         rng.shuffle(entries)
@@ -597,9 +666,29 @@ def seeded_phase(lab: LabContext, rng: Random, traffic: Traffic, network: Any,
                + light("h1", h1.ip, dest.s1_miss, "no route on s1")
                + light("h1", h1.ip, dest.s2_miss, "routed by s1, no route on s2")
                + light("h2", h2.ip, dest.s2_miss_from_h2, "no route on s2"))
+    # one counter full (the third blocked flow's), the other the blocked flow's own cell
+    # in a hash that leaves out the one field they differ in: destination or protocol
+    third = bf_cells(heavy.third, LAB_ORDER)
+    blocked = [tcp, heavy.udp, heavy.third]
+    in_spare = tcp.but(dst=fr.ip_text(dest.spare.network))
+    one_full = [
+        ("destination address", solved(rng, in_spare, "dst", {"crc32": third["crc32"]}, blocked),
+         "crc32"),
+        ("destination address", solved(rng, in_spare, "dst", {"crc16": third["crc16"]}, blocked),
+         "crc16"),
+        ("protocol", tcp.but(proto=fr.UDP), "crc16"),
+        ("protocol", heavy.udp.but(proto=fr.TCP), "crc32")]
+    one_full_frames: dict[str, list[list[tuple[str, bytes]]]] = {"h1": [], "h2": []}
+    one_full_groups = []
+    for what, flow, algo in one_full:
+        base = tcp if flow.host == tcp.host else heavy.udp
+        group = (f"{base.label()} but {what}: {flow.label()} (its {algo} cell is "
+                 f"{heavy.third.label()}'s)")
+        one_full_frames[flow.host].append(frames(group, flow, rng.randrange(5, 11)))
+        one_full_groups.append(group)
     # the blocked flow's last packets before the same flow to another destination
-    h1_order = cont + moved + merge(rng, queued["h1"])
-    h2_order = merge(rng, [udp_again, *queued["h2"]])
+    h1_order = cont + moved + merge(rng, queued["h1"] + one_full_frames["h1"])
+    h2_order = merge(rng, [udp_again, *queued["h2"], *one_full_frames["h2"]])
     outcome = burst(lab, network, Batch.of({"h1": h1_order, "h2": h2_order}))
 
     with lab.check("seeded routes on both switches (other next-hop MACs, prefixes of seeded "
@@ -616,6 +705,10 @@ def seeded_phase(lab: LabContext, rng: Random, traffic: Traffic, network: Any,
                    f"destination port then passes; {heavy.udp.label()} stays blocked"):
         expect_groups(outcome, [cont[0][0], *dict.fromkeys(g for g, _ in moved),
                                 udp_again[0][0]])
+    with lab.check("a flow that differs from a blocked one only in its destination address "
+                   "or only in its protocol passes although one of its two counters is full "
+                   "(another blocked flow's): each hash covers every field of the 5-tuple"):
+        expect_groups(outcome, one_full_groups)
     with lab.check("seeded routes: every delivered frame equals the model's whole (MACs from "
                    "the table, TTL, checksum, the rest unchanged)"):
         expect_integrity(outcome)

@@ -18,7 +18,7 @@ own; a TCP flow runs beside the heavy one, and TCP flows that differ from it in 
 port start their own too. The heavy flow sits in the design's last flowlet slot.
 Utilisation is bytes over time and a path's is its busiest link's: with both spines
 loaded toward one ToR, from different leaves, one with four times the byte rate of
-the other in frames a fifth of the size and for an eighth of the time, new flows from
+the other in frames a fifth of the size and for a fifth of the time, new flows from
 both leaves avoid the busier one (a leaf whose own uplink to it is idle learns of its
 load only from the probe).
 A load that ended 50 ms before another, a tenth heavier one, must not look busier
@@ -52,6 +52,7 @@ import socket
 import struct
 import time
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,15 +91,14 @@ FLOWLET_GAP_S = 0.05      # the design's flowlet gap: only a longer pause can mo
 # rate of the calm one, in frames a fifth of the size (500 kB/s in 200-byte frames
 # against 125 kB/s in 1000-byte frames, one step in 20), so an estimate of the last
 # frame's size ranks them the other way. The calm load runs all 0.8 s, the busy one
-# only the last 0.1 s, with half the bytes: a count of bytes that does not decay
-# (only restarts after an idle period) ranks them the other way too, even if a pause
-# of the machine restarted the calm count once.
+# only the last 0.15 s (> TAU), with fewer bytes in all: a count of bytes that does
+# not decay (only restarts after an idle period) ranks them the other way too.
 SMALL_SIZE = 200
 SMALL_GAP_S = 400e-6
 BIG_SIZE = 1000
 BIG_STRIDE = 20
 UNEQUAL_STEPS = 2000
-SMALL_FROM = 1750
+SMALL_FROM = 1625
 ENDED_STEPS = 1250        # the ended load against the live one: 0.5 s of steps, a
 ENDED_STRIDE = 5          # frame every 2 ms each (500 and 550 kB/s); the first ends
 ENDED_LEAD_S = 0.05       # 50 ms before the second (probes then come well within TAU,
@@ -452,13 +452,13 @@ def load(lab: LabContext, flows: list[Flow], probers: list[str], count: int, gap
 
 
 def avoid(lab: LabContext, srcs: list[str], dst: str, loaded: str, first_port: int,
-          spines: list[str], why: str, probe_after: int | None = None) -> list[str]:
+          spines: list[str], why: str, probes_before: Collection[int] = ()) -> list[str]:
     """New one-packet flows from each of `srcs` to `dst`: at least SHARE of them must
-    avoid `loaded`. With `probe_after`, probe rounds follow that many flows (the
+    avoid `loaded`. Probe rounds come before the flows numbered in `probes_before` (the
     estimates of the links they crossed are read again). Returns the spines taken."""
     taken = []
     for i, src in enumerate(srcs):
-        if i == probe_after:
+        if i in probes_before:
             probe_rounds(lab)
         uplinks = Uplinks(lab, lab.host(src).switch)
         taken.append(one_spine(lab, uplinks, packet(lab, src, dst, first_port + i), src, dst,
@@ -617,7 +617,7 @@ def check_unequal_loads(lab: LabContext, fab: Fabric, idle_since: float) -> None
     busy, calm = settled_spines(lab, fab, idle_since)
     with lab.check(f"with both spines loaded toward {fab.dst} ({busy} by {fab.src2} with "
                    f"four times the byte rate {calm} gets from {fab.src}, in frames a fifth "
-                   f"of the size, for the last 0.1 s of 0.8 s), at least {SHARE:.0%} of "
+                   f"of the size, for the last 0.15 s of 0.8 s), at least {SHARE:.0%} of "
                    f"new flows from both leaves avoid {busy}: utilisation is bytes over "
                    "time, and a path's is its busiest link's"):
         two_leaf_loads(lab, fab, busy, calm, UNEQUAL_STEPS, "the unequal loads",
@@ -717,7 +717,7 @@ def verify(lab: LabContext) -> None:
         taken = avoid(lab, [fab.src2] * 8, fab.dst, second, 30000, fab.spines,
                       f"{loaded}'s load ended {IDLE_S * 1000:.0f} ms before {second} was "
                       "loaded: does utilisation decay, and restart after an idle period?",
-                      probe_after=1)
+                      probes_before={1})
         lab.note(f"path shares after loading {second}: {shares(taken, fab.spines)}")
     with lab.check(f"toward a second destination ToR too: at least {SHARE:.0%} of new flows "
                    f"{fab.src} -> {fab.src2} avoid {third}, which carries the light flow there"):
