@@ -18,15 +18,18 @@ connections as slots were freed work while the others keep working.
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 from typing import Any
 
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
+from scapy.packet import Raw
 
 from labtool.checks import CheckFailed
 from labtool.context import LabContext
 from labtool.loader import load_module
+from labtool.pktdiff import summary
 
 base: Any = load_module(Path(__file__).with_name("cheetah.py"), "helpers")
 ctl = base.ctl
@@ -76,7 +79,8 @@ def forged(lab: LabContext, client: str, cfg: Any, index: int, flags: str,
 def check_forged(lab: LabContext, conns: list[Any]) -> None:
     with lab.check("forged cookies are dropped: another open connection's index on an "
                    "ACK, a FIN and a RST of a different connection, and indexes 0 and "
-                   "0xFFFF; the connections they name keep their index"):
+                   "0xFFFF; a backend's RST toward another client port does not free the "
+                   "index it echoes; the connections they name keep their index"):
         open_ = [c for c in conns if not c.closed]
         if len(open_) < 3:
             raise CheckFailed("fewer than 3 open connections to forge cookies of (an "
@@ -94,10 +98,30 @@ def check_forged(lab: LabContext, conns: list[Any]) -> None:
         for index in (0, 0xFFFF):
             base.expect_alone(lab, "h1", forged(lab, "h1", cfg, index, "RA", 4321), conns,
                               f"a RST carrying index {index:#06x} (outside the table)")
+        forged_server_rst(lab, victims[0], conns)
         fresh = base.Connection(lab, ctl.CLIENTS[0], len(conns) + 1, cfg)
         conns.append(fresh)
         fresh.ask("after the forgeries")
         base.talk(victims, "forged")
+
+
+def forged_server_rst(lab: LabContext, victim: Any, conns: list[Any]) -> None:
+    """A RST from `victim`'s backend that echoes its index but is toward another port
+    of its client: the stored hash does not match, so the index stays the victim's
+    (the caller then opens a connection, which must get another index, and talks on
+    the victim). It may reach that client (whose stack ignores it) or nobody."""
+    backend, client = lab.host(victim.backend), lab.host(victim.client)
+    port = next(p for p in (victim.addr[1] ^ 1, victim.addr[1] ^ 2)
+                if p not in {c.addr[1] for c in conns})
+    frame = bytes(Ether(src=backend.mac, dst=client.mac) / IP(src=backend.ip, dst=client.ip)
+                  / TCP(sport=victim.cfg.port, dport=port, flags="RA", seq=1, ack=1,
+                        options=[("NOP", None), ("NOP", None),
+                                 ("Timestamp", (123456, lab.rng.getrandbits(16) << 16
+                                                | cookie_of(victim)))]))
+    got = base.sent_alone(lab, victim.backend, frame, conns)
+    if set(got) - {victim.client}:
+        raise CheckFailed(f"a RST from {victim.backend} to {victim.client}:{port} echoing "
+                          f"{victim}'s index reached {sorted(got)}")
 
 
 def stateful_raw(lab: LabContext, cfg: Any, conns: list[Any]) -> None:
@@ -120,9 +144,106 @@ def check_forged_quiet(lab: LabContext, mine: list[Any], conns: list[Any]) -> No
     victim.ask("still mine")
 
 
+def injected(lab: LabContext, tap: Any, conn: Any, frame: bytes) -> dict[str, list[bytes]]:
+    """Send `frame`, a raw segment in `conn`'s addresses and ports, from its client:
+    where that segment (its source address, port and sequence number) arrived. The
+    tap leaves it out of the connection's own segments."""
+    seg = base.model.parse(frame)
+    key = (seg.src_ip, seg.sport, seg.seq)
+    tap.injected.add(key)
+    lab.drain()
+    lab.send(conn.client, [frame])
+    out: dict[str, list[bytes]] = {}
+    for host, frames in lab.capture(lambda _: False, 1.0, 0.1).items():
+        for fr in frames:
+            got = base.model.parse(fr)
+            if got is not None and (got.src_ip, got.sport, got.seq) == key:
+                out.setdefault(host, []).append(fr)
+    return out
+
+
+def check_raw_in_connection(lab: LabContext, tap: Any, conns: list[Any]) -> None:
+    """Raw segments with an open connection's addresses, ports and cookie (so the
+    table validates them), their sequence numbers far outside its window (its
+    backend's stack answers with a duplicate ACK at most): an ACK whose checksum
+    update carries in its first fold must reach the backend as the model says (a
+    fold left out or written wrong breaks the checksum only then, about once in
+    16,000 segments), and a segment without options whose payload begins like NOP NOP
+    TS with the connection's cookie must not be read as carrying it (wherever it
+    goes, its payload arrives as sent)."""
+    with lab.check("raw segments inside an open connection (its cookie, a sequence number "
+                   "outside its window): an ACK whose checksum update carries reaches the "
+                   "backend as the model says; a segment without options whose payload looks "
+                   "like a timestamp option is not read as one"):
+        open_ = [c for c in conns if not c.closed and c.backend is not None]
+        if not open_:
+            raise CheckFailed("no open connection (an earlier check failed)")
+        victim = lab.rng.choice(open_)
+        cfg, backend = victim.cfg, lab.host(victim.backend)
+        tsecr = lab.rng.getrandbits(16) << 16 | cookie_of(victim)
+        sent = base.carrying_rst(lab, victim.client, cfg, victim.addr[1], tsecr, flags="A",
+                                 seq=lab.rng.getrandbits(32))
+        got = injected(lab, tap, victim, sent)
+        if set(got) != {victim.backend} or len(got[victim.backend]) != 1:
+            raise CheckFailed(f"an ACK in {victim} carrying its cookie (outside its window): "
+                              f"only {victim.backend} should get it, once; got "
+                              f"{ {h: len(fs) for h, fs in got.items()} or 'nothing'}")
+        s, o = base.model.parse(sent), base.model.parse(got[victim.backend][0])
+        want = base.model.client_to_backend(s, o, backend.ip, backend.mac, cfg.lb_mac)
+        if want != o.frame:
+            raise CheckFailed(f"an ACK in {victim} whose checksum update carries reached "
+                              f"{victim.backend} as\n  {base._difference(want, o.frame, s, o)}")
+        client = lab.host(victim.client)
+        fake = bytes([1, 1, base.model.TS_KIND, base.model.TS_LEN]) + \
+            struct.pack("!II", base.RST_TSVAL, tsecr)
+        bare = bytes(Ether(src=client.mac, dst=cfg.lb_mac) / IP(src=client.ip, dst=cfg.vip)
+                     / TCP(sport=victim.addr[1], dport=cfg.port, flags="A",
+                           seq=lab.rng.getrandbits(32), ack=1) / Raw(fake + b"not options"))
+        for host, frames in injected(lab, tap, victim, bare).items():
+            for frame in frames:
+                seg = base.model.parse(frame)
+                if seg.payload != fake + b"not options":
+                    raise CheckFailed(f"a segment in {victim} without options, whose payload "
+                                      f"begins like NOP NOP TS with its cookie, reached {host} "
+                                      f"as {summary(frame)}: its payload was changed (the "
+                                      "parser read options past the data offset)")
+        victim.ask("after raw segments in it")
+
+
+def check_server_fin_first(lab: LabContext, tap: Any, conns: list[Any], cfg: Any) -> None:
+    """A server's FIN does not end the client's side: its index stays the connection's
+    until the client's FIN or RST. A connection opened after the server's FIN must get
+    another index, and the client's own FIN must still reach the backend (a program
+    that frees the index on the server's FIN gives it to the new connection, and then
+    drops the old one's FIN as a forgery)."""
+    with lab.check("a server's FIN leaves the index in use until the client ends too: a "
+                   "connection opened in between gets another index, and the client's FIN "
+                   "then reaches the backend"):
+        base.set_pool(lab, cfg, list(ctl.BACKENDS))
+        pair: list[Any] = []
+        try:
+            old = base.Connection(lab, ctl.CLIENTS[0], len(conns) + 1, cfg)
+            pair.append(old)
+            old.ask("before the server's FIN")
+            old.server_fin()
+            new = base.Connection(lab, ctl.CLIENTS[1], len(conns) + 2, cfg)
+            pair.append(new)
+            new.ask("after the other's server FIN")
+            old.end("client FIN")   # after the server's FIN: the client's alone
+            base.check_frames(lab, tap, pair, stateful_cookie)
+            if cookie_of(old) == cookie_of(new):
+                raise CheckFailed(f"{new}, opened after the server of {old} sent its FIN, got "
+                                  f"its index {cookie_of(old):#06x} while the client could "
+                                  "still send")
+            new.end("client FIN")
+        finally:
+            conns += pair
+
+
 def check_freeing(lab: LabContext, servers: Any, tap: Any, conns: list[Any], cfg: Any) -> None:
     """Fill the table, end connections every way (two with FIN then RST, first and
-    last), then exactly as many new connections as indexes were freed."""
+    last; a server's RST ends the connection whose hash is 0xFFFF), then exactly as
+    many new connections as indexes were freed."""
     kinds = [DOUBLE] + [k for k in base.CLOSE_KINDS for _ in range(2)] + [DOUBLE]
     fill: list[Any] = []
     new: list[Any] = []
@@ -133,12 +254,18 @@ def check_freeing(lab: LabContext, servers: Any, tap: Any, conns: list[Any], cfg
         base.set_pool(lab, cfg, list(ctl.BACKENDS))
         try:
             for i in range(CONN_SLOTS):
-                conn = base.Connection(lab, ctl.CLIENTS[i % 2], len(conns) + i + 1, cfg)
+                # the first from the client port whose hash is 0xFFFF: its server's RST
+                # frees its index only where both sides compute hash_S alike
+                port = base.top_hash_port(lab, ctl.CLIENTS[0], cfg, conns) if i == 0 else 0
+                conn = base.Connection(lab, ctl.CLIENTS[i % 2], len(conns) + i + 1, cfg,
+                                       port=port)
                 fill.append(conn)
                 conn.ask(f"fill {i}")
         finally:
             conns += fill
-        ending = lab.rng.sample(fill, len(kinds))
+        others = lab.rng.sample(fill[1:], len(kinds) - 1)
+        at = kinds.index("server RST")
+        ending = others[:at] + [fill[0]] + others[at:]
         before = [servers.ends_of(c.addr) for c in ending]
         for conn, kind in zip(ending, kinds):
             conn.end(kind)
@@ -179,7 +306,9 @@ def verify(lab: LabContext) -> None:
     try:
         base.course_phase(lab, servers, tap, conns, stateful_cookie, rule, check_forged)
         base.seeded_phase(lab, servers, tap, conns, cfg, stateful_cookie, stateful_raw)
+        check_server_fin_first(lab, tap, conns, cfg)
         check_freeing(lab, servers, tap, conns, cfg)
+        check_raw_in_connection(lab, tap, conns)
     finally:
         for conn in conns:
             conn.close()

@@ -322,6 +322,11 @@ class Connection:
         if kind == "RST" and data is not None:
             raise self._fail(f"expected the server's RST, got {data!r}")
 
+    def server_fin(self) -> None:
+        """The server ends its side (FIN); the client's stays open until it ends it."""
+        self.ask("!close")
+        self._expect_end("FIN")
+
     def end(self, kind: str) -> None:
         """End the connection the way `kind` (one of CLOSE_KINDS) says."""
         self.closed = True
@@ -331,8 +336,7 @@ class Connection:
         elif kind == "client RST":    # SO_LINGER 0: close() resets
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         elif kind == "server FIN":
-            self.ask("!close")
-            self._expect_end("FIN")
+            self.server_fin()
         elif kind == "server RST":
             self.ask("!reset")
             try:
@@ -466,6 +470,10 @@ class Tap:
         self.socks: dict[str, socket.socket] = {}
         # captured while still inside the switch: checked with the next capture
         self.carry: list[tuple[Connection, Tapped]] = []
+        # raw segments a verifier injected into a real connection, (source address,
+        # source port, sequence number): checked where they were sent, not as the
+        # connection's own segments
+        self.injected: set[tuple[str, int, int]] = set()
         for host in lab.hosts:
             anchor = lab.host_socket(host, socket.SOCK_DGRAM)
             try:
@@ -486,7 +494,8 @@ class Tap:
                 except BlockingIOError:
                     break
                 seg = model.parse(data)
-                if seg is not None:   # the host's own transmissions are toward s1
+                if seg is not None and (seg.src_ip, seg.sport, seg.seq) not in self.injected:
+                    # the host's own transmissions are toward s1
                     out.append(Tapped(host, addr[2] != PACKET_OUTGOING, seg))
             _, drops = struct.unpack("II", sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))
             if drops:
@@ -684,13 +693,15 @@ RST_TSVAL = 0x1234
 
 
 def rst_segment(lab: LabContext, client: str, dst_ip: str, dst_mac: str, sport: int,
-                dport: int, tsecr: int | None, window: int = 8192) -> bytes:
-    """A RST (no host answers one) with Linux's NOP NOP timestamp layout."""
+                dport: int, tsecr: int | None, window: int = 8192, flags: str = "RA",
+                seq: int = 1000) -> bytes:
+    """A RST (no host answers one; other `flags` make another raw segment) with Linux's
+    NOP NOP timestamp layout."""
     c = lab.host(client)
     opts = [("NOP", None), ("NOP", None), ("Timestamp", (RST_TSVAL, tsecr))] \
         if tsecr is not None else []
     return bytes(Ether(src=c.mac, dst=dst_mac) / IP(src=c.ip, dst=dst_ip)
-                 / TCP(sport=sport, dport=dport, flags="RA", seq=1000, ack=1, window=window,
+                 / TCP(sport=sport, dport=dport, flags=flags, seq=seq, ack=1, window=window,
                        options=opts))
 
 
@@ -718,8 +729,10 @@ def hiding_carries(checksum: int, tsecr: int) -> bool:
     return tsval_carries or rfc1624(checksum, tsecr, 0x01010101, 2)[1]
 
 
-def carrying_rst(lab: LabContext, client: str, cfg: Config, sport: int, tsecr: int) -> bytes:
-    """A RST like rst_segment's whose window (free: a RST's is never read) sets its
+def carrying_rst(lab: LabContext, client: str, cfg: Config, sport: int, tsecr: int,
+                 **segment: Any) -> bytes:
+    """A RST like rst_segment's (`segment`: its flags and seq) whose window (free: a
+    RST's is never read, nor an out-of-window segment's) sets its
     checksum so that the lab's incremental update of a 32-bit field carries in its
     first fold: the rare case (about 1 segment in 16,000) where a fold left out or
     written wrong gives a wrong checksum. Correct updates of any design, carrying or
@@ -730,7 +743,7 @@ def carrying_rst(lab: LabContext, client: str, cfg: Config, sport: int, tsecr: i
 
     # the window is one word of the ones'-complement sum: sum(w) = sum(0) +' w
     zero = ~checksum_of(rst_segment(lab, client, cfg.vip, cfg.lb_mac, sport, cfg.port, tsecr,
-                                    0)) & 0xFFFF
+                                    0, **segment)) & 0xFFFF
     start = lab.rng.randrange(1 << 16)
     for k in range(1 << 16):
         window = (start + k) & 0xFFFF
@@ -738,7 +751,8 @@ def carrying_rst(lab: LabContext, client: str, cfg: Config, sport: int, tsecr: i
         checksum = ~((total & 0xFFFF) + (total >> 16)) & 0xFFFF
         if not hiding_carries(checksum, tsecr):
             continue
-        frame = rst_segment(lab, client, cfg.vip, cfg.lb_mac, sport, cfg.port, tsecr, window)
+        frame = rst_segment(lab, client, cfg.vip, cfg.lb_mac, sport, cfg.port, tsecr, window,
+                            **segment)
         if checksum_of(frame) == checksum:   # (ones' complement has two zeros)
             return frame
     raise ValueError("no window makes a 32-bit update carry")
