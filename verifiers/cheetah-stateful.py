@@ -10,10 +10,15 @@ crossing s1 matches the model (VIP and load balancer MAC restored, checksums val
 the server's high TSval bits kept), the cookie (the connection's table index) stays
 the same for a connection's life and differs between open connections; forged
 cookies are dropped (another open connection's index on an ACK, a FIN and a RST from
-a different connection, indexes outside the table) and do not free that index;
-indexes are freed exactly once, on FIN or RST from either side: the table is filled,
-connections end every way (and two with FIN then RST), and exactly as many new
-connections as slots were freed work while the others keep working.
+a different connection, indexes outside the table, a backend's RST toward another
+client port) and do not free that index; a server's FIN leaves the index in use
+until the client ends too; indexes are freed exactly once, on FIN or RST from either
+side: the table is filled, connections end every way (two with FIN then RST, the one
+whose hash is 0xFFFF by its server's RST), and exactly as many new connections as
+slots were freed work while the others keep working. Raw segments inside an open
+connection (its cookie, out of its window): an ACK whose checksum update carries
+reaches the backend as the model says, a segment without options is not read as
+having some.
 """
 
 from __future__ import annotations
