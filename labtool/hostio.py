@@ -65,6 +65,47 @@ def in_netns(pid: int, fn: Callable[[], T]) -> T:
     return box["value"]  # type: ignore[return-value]
 
 
+def packet_socket(ifname: str, options: Sequence[tuple[int, int, int]]) -> socket.socket:
+    """A non-blocking packet socket bound to `ifname` (in the calling thread's network
+    namespace) with `options` set (level, option, value), that does not receive its
+    own transmissions where the kernel can leave them out (Linux >= 4.20; readers
+    skip PACKET_OUTGOING copies otherwise)."""
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    try:
+        for level, option, value in options:
+            sock.setsockopt(level, option, value)
+        try:
+            sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
+        except OSError:
+            pass
+        sock.bind((ifname, 0))
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+def waiting_frames(sock: socket.socket) -> list[tuple[bytes, list[tuple[int, int, bytes]]]]:
+    """Every frame a non-blocking packet socket holds now that it received (not its
+    own transmissions), with its ancillary data."""
+    out: list[tuple[bytes, list[tuple[int, int, bytes]]]] = []
+    while True:
+        try:
+            data, ancillary, _flags, addr = sock.recvmsg(65535, 64)
+        except BlockingIOError:
+            return out
+        if addr[2] != PACKET_OUTGOING:
+            out.append((data, ancillary))
+
+
+def socket_drops(sock: socket.socket) -> int:
+    """Frames the kernel dropped for a packet socket since the last call (its buffer
+    was full)."""
+    _packets, drops = struct.unpack("II", sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))
+    return int(drops)
+
+
 @dataclass
 class Received:
     host: str
@@ -86,23 +127,12 @@ class HostPort:
     @classmethod
     def open(cls, name: str, pid: int, ifname: str) -> HostPort:
         def make() -> socket.socket:
-            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF_BYTES)
-                sock.setsockopt(socket.SOL_SOCKET, SO_SNDBUFFORCE, 4 * 1024 * 1024)
+            return packet_socket(ifname, [
+                (socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF_BYTES),
+                (socket.SOL_SOCKET, SO_SNDBUFFORCE, 4 * 1024 * 1024),
                 # the kernel strips 802.1Q tags before packet sockets see a frame and
                 # reports them as auxdata; read_ready() puts them back (as libpcap does)
-                sock.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
-                try:  # our own transmissions are not receptions (Linux >= 4.20)
-                    sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
-                except OSError:
-                    pass
-                sock.bind((ifname, 0))
-            except OSError:
-                sock.close()
-                raise
-            sock.setblocking(False)
-            return sock
+                (SOL_PACKET, PACKET_AUXDATA, 1)])
 
         try:
             sock = in_netns(pid, make)
@@ -134,25 +164,17 @@ class HostPort:
 
     def read_ready(self) -> list[Received]:
         """Everything waiting in the socket right now."""
-        out: list[Received] = []
         now = time.monotonic()
-        while True:
-            try:
-                data, ancillary, _flags, addr = self.sock.recvmsg(65535, 64)
-            except BlockingIOError:
-                break
-            if addr[2] == PACKET_OUTGOING:
-                continue
-            out.append(Received(self.name, restore_vlan_tag(data, ancillary), now))
+        out = [Received(self.name, restore_vlan_tag(data, ancillary), now)
+               for data, ancillary in waiting_frames(self.sock)]
         self.received += len(out)
         return out
 
     def read_drops(self) -> int:
         """Frames the kernel dropped for this socket since the last call (buffer full)."""
-        raw = self.sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8)
-        _packets, drops = struct.unpack("II", raw)
+        drops = socket_drops(self.sock)
         self.dropped += drops
-        return int(drops)
+        return drops
 
     def close(self) -> None:
         self.sock.close()

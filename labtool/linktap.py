@@ -21,13 +21,8 @@ from types import TracebackType
 
 from .checks import HarnessError
 from .errors import NetworkError
-from .hostio import close_all
+from .hostio import close_all, packet_socket, socket_drops, waiting_frames
 
-ETH_P_ALL = 0x0003
-SOL_PACKET = 263
-PACKET_STATISTICS = 6
-PACKET_IGNORE_OUTGOING = 23
-PACKET_OUTGOING = 4
 SO_TIMESTAMPNS = 35        # asm-generic; SCM_TIMESTAMPNS has the same value
 SO_RCVBUFFORCE = 33
 RCVBUF_BYTES = 32 * 1024 * 1024  # thousands of frames between two reads
@@ -58,20 +53,8 @@ class PortTap:
         """A tap on `ifname`, its socket made by `in_namespace` (which runs the factory
         where the interface lives)."""
         def make() -> socket.socket:
-            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF_BYTES)
-                sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-                try:  # Linux >= 4.20; older kernels' outgoing copies are skipped in read()
-                    sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
-                except OSError:
-                    pass
-                sock.bind((ifname, 0))
-            except OSError:
-                sock.close()
-                raise
-            sock.setblocking(False)
-            return sock
+            return packet_socket(ifname, [(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF_BYTES),
+                                          (socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)])
 
         try:
             sock = in_namespace(make)
@@ -83,17 +66,9 @@ class PortTap:
         """Every frame that arrived since the last read, oldest first."""
         # realtime timestamps onto perf_counter's clock (both read now: microseconds apart)
         offset = time.perf_counter() - time.time()
-        out: list[Crossing] = []
-        while True:
-            try:
-                data, ancillary, _flags, addr = self.sock.recvmsg(65535, 64)
-            except BlockingIOError:
-                break
-            if addr[2] == PACKET_OUTGOING:
-                continue
-            out.append(Crossing(data, _arrival(ancillary, offset)))
-        raw = self.sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8)
-        _packets, drops = struct.unpack("II", raw)
+        out = [Crossing(data, _arrival(ancillary, offset))
+               for data, ancillary in waiting_frames(self.sock)]
+        drops = socket_drops(self.sock)
         if drops:
             raise TapLost(f"the tap on {self.name} lost {drops} frame(s) (socket buffer full)")
         return out

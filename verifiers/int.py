@@ -258,6 +258,11 @@ def _draw_once(lab: LabContext, ids: dict[str, int], collector_mac: str) \
     rng.shuffle(others)
     max_hops = [full] + others + [rng.randrange(1, 256)
                                   for _ in range(WATCHED - 2 - len(others))] + [0]
+    # max hop 1 with a one-word instruction: the sink then finds a stack of exactly one
+    # word (s1's), which a parser that takes one word left for none leaves in the payload
+    one = max_hops.index(1)
+    single = next(k for k in range(1, 7) if model.words_per_hop(bitmaps[k]) == 1)
+    bitmaps[one], bitmaps[single] = bitmaps[single], bitmaps[one]
     entries, intended = [], []
     ports = rng.sample(range(1, 65536), 2 * (len(bitmaps) + 1))  # 0 -> 0: see below
 

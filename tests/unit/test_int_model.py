@@ -137,6 +137,8 @@ def test_drawn_watchlists_keep_watched_flows_and_decoys_apart(seed: int) -> None
     recorded = {e.instructions for e in watched if e.max_hop >= 1}
     for bit in range(6):
         assert model.bitmap_of([bit]) in recorded
+    # max hop 1 records one word: the sink's parser then meets a stack of one word
+    assert [model.words_per_hop(e.instructions) for e in watched if e.max_hop == 1] == [1]
     assert len(traffic.watched) == 16 and traffic.unwatched == 4 + 4
     for frame, tele in traffic.watched:
         assert model.udp_flow_of(frame).dst == 0x0A000002
