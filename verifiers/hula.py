@@ -22,7 +22,8 @@ the other in frames a fifth of the size and for a fifth of the time, new flows f
 both leaves avoid the busier one (a leaf whose own uplink to it is idle learns of its
 load only from the probe).
 A load that ended 50 ms before another, a tenth heavier one, must not look busier
-(whatever the time constant, an ended load's estimate only falls). Probe requests
+(whatever the time constant, an ended load's estimate only falls); two minimum-size
+frames 100 ms apart are less than one full-size frame. Probe requests
 claim a saturated path; the ToR must start its probe at 0.
 
 Before each load the estimators are left to forget and two probe rounds record the
@@ -104,6 +105,10 @@ ENDED_STRIDE = 5          # frame every 2 ms each (500 and 550 kB/s); the first 
 ENDED_LEAD_S = 0.05       # 50 ms before the second (probes then come well within TAU,
                           # even when the machine is slow to report the loads' end)
 SMALL_SPORT = 7777
+SPARSE_SIZE = 64          # two such frames 100 ms apart against one of SINGLE_SIZE
+SPARSE_GAP_S = 0.1
+SINGLE_SIZE = 1514
+SPARSE_SPORT = 9999
 BIG_SPORT = 6666
 VARIANTS = 3              # flows per 5-tuple field that differ from the running flow
 DPORT = 7000
@@ -631,6 +636,43 @@ def check_unequal_loads(lab: LabContext, fab: Fabric, idle_since: float) -> None
                  f"{shares(taken, fab.spines)}")
 
 
+def check_sparse_load(lab: LabContext, fab: Fabric, idle_since: float) -> None:
+    """`sparse` carried two minimum-size frames toward the destination ToR, SPARSE_GAP_S
+    apart (within TAU: the estimate decays from the first to the second, not
+    restarts), `single` one full-size frame: in bytes over time `single` is the busier
+    path, for any time constant. New flows from both leaves must avoid it. An
+    estimate whose arithmetic wraps around on a frame that comes while it still
+    decays reads a huge value for `sparse` (and a count of frames ranks it busier)."""
+    sparse, single = settled_spines(lab, fab, idle_since)
+    with lab.check(f"two {SPARSE_SIZE}-byte frames {SPARSE_GAP_S * 1000:.0f} ms apart are "
+                   f"less utilisation than one {SINGLE_SIZE}-byte frame: after {fab.src2} -> "
+                   f"{fab.dst} sends the first on {sparse} and {fab.src} -> {fab.dst} the "
+                   f"second on {single}, at least {SHARE:.0%} of new flows from both leaves "
+                   f"avoid {single}"):
+        set_best_hop(lab, fab, lab.host(fab.src2).switch, fab.dst, sparse)
+        set_best_hop(lab, fab, lab.host(fab.src).switch, fab.dst, single)
+        went = []
+        for k in range(2):
+            if k:
+                wait_until(time.perf_counter() + SPARSE_GAP_S)
+            went.append(one_spine(lab, Uplinks(lab, lab.host(fab.src2).switch),
+                                  packet(lab, fab.src2, fab.dst, SPARSE_SPORT,
+                                         payload=bytes([k]), size=SPARSE_SIZE),
+                                  fab.src2, fab.dst, f"small frame {k + 1}"))
+        went.append(one_spine(lab, Uplinks(lab, lab.host(fab.src).switch),
+                              packet(lab, fab.src, fab.dst, SPARSE_SPORT, size=SINGLE_SIZE),
+                              fab.src, fab.dst, "the large frame"))
+        if went != [sparse, sparse, single]:
+            raise CheckFailed(f"the frames took {went}, not {[sparse, sparse, single]}, which "
+                              "best_hop named (a new flowlet must take the best hop)")
+        probe_rounds(lab)
+        taken = avoid(lab, [fab.src, fab.src2] * 4, fab.dst, single, 34000, fab.spines,
+                      f"{single} carried {SINGLE_SIZE} bytes in one frame, {sparse} "
+                      f"{2 * SPARSE_SIZE} bytes in two, {SPARSE_GAP_S * 1000:.0f} ms apart")
+        lab.note(f"path shares after two small frames on {sparse}, one large on {single}: "
+                 f"{shares(taken, fab.spines)}")
+
+
 def check_ended_load(lab: LabContext, fab: Fabric, idle_since: float) -> None:
     """`gone` carried a load toward the destination ToR that ended ENDED_LEAD_S before
     the load on `live` (a tenth heavier, running as long) did; probes right after
@@ -736,3 +778,4 @@ def verify(lab: LabContext) -> None:
                               f"{FLOWLET_IDLE * 1000:.0f} ms pause")
     check_unequal_loads(lab, fab, time.perf_counter())
     check_ended_load(lab, fab, time.perf_counter())
+    check_sparse_load(lab, fab, time.perf_counter())
