@@ -87,7 +87,6 @@ IDLE_S = 0.3              # > 2 TAU: a load is forgotten
 FLOWLET_IDLE = 0.1        # 2 flowlet gaps: a flow may move
 GAP_LIMIT_S = 0.025       # half a flowlet gap: packets this close stay on their path
 VARIANT_STEP_S = 0.004    # the running flows' packets while new flows start among them
-FLOWLET_GAP_S = 0.05      # the design's flowlet gap: only a longer pause can move a flow
 # The unequal loads, in steps of SMALL_GAP_S: the busy spine gets four times the byte
 # rate of the calm one, in frames a fifth of the size (500 kB/s in 200-byte frames
 # against 125 kB/s in 1000-byte frames, one step in 20), so an estimate of the last
