@@ -197,7 +197,7 @@ def check_raw_in_connection(lab: LabContext, tap: Any, conns: list[Any]) -> None
         want = base.model.client_to_backend(s, o, backend.ip, backend.mac, cfg.lb_mac)
         if want != o.frame:
             raise CheckFailed(f"an ACK in {victim} whose checksum update carries reached "
-                              f"{victim.backend} as\n  {base._difference(want, o.frame, s, o)}")
+                              f"{victim.backend} as\n  {base.segment_difference(want, o.frame, s, o)}")
         client = lab.host(victim.client)
         fake = bytes([1, 1, base.model.TS_KIND, base.model.TS_LEN]) + \
             struct.pack("!II", base.RST_TSVAL, tsecr)

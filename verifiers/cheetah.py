@@ -646,7 +646,7 @@ def _check_down(conn: Connection, seg: Any, got: list[Any], cookie_of: CookieRul
     cookie, tsecr = cookie_of(conn, seg, out)
     want = model.backend_to_client(seg, conn.cfg.vip, conn.cfg.lb_mac, cookie, tsecr)
     raise CheckFailed(f"{conn}: {describe(seg)} from {conn.backend} reached "
-                      f"{conn.client} as\n  {_difference(want, out.frame, seg, out)}")
+                      f"{conn.client} as\n  {segment_difference(want, out.frame, seg, out)}")
 
 
 def _check_up(lab: LabContext, conn: Connection, seg: Any, got: list[tuple[str, Any]]) -> int:
@@ -666,10 +666,10 @@ def _check_up(lab: LabContext, conn: Connection, seg: Any, got: list[tuple[str, 
     backend = lab.host(host)
     want = model.client_to_backend(seg, out, backend.ip, backend.mac, conn.cfg.lb_mac)
     raise CheckFailed(f"{conn}: {describe(seg)} reached {host} as\n  "
-                      f"{_difference(want, out.frame, seg, out)}")
+                      f"{segment_difference(want, out.frame, seg, out)}")
 
 
-def _difference(want: bytes, got: bytes, sent: Any, out: Any) -> str:
+def segment_difference(want: bytes, got: bytes, sent: Any, out: Any) -> str:
     w = model.parse(want)
     if w is not None and w.tsval is not None and out.tsval is not None \
             and w.tsval != out.tsval:
@@ -832,7 +832,7 @@ def check_cookie_steering(lab: LabContext, cfg: Config, conns: list[Connection])
                                        cfg.lb_mac)
         if want != o.frame:
             raise CheckFailed(f"a RST with the cookie of {backend} reached it as\n  "
-                              f"{_difference(want, o.frame, s, o)}")
+                              f"{segment_difference(want, o.frame, s, o)}")
     sport = rng.randrange(1024, 65536)
     backend = sorted(cfg.ids)[0]
     h = model.cookie_hash(ip, sport, cfg.vip, cfg.port, cfg.salt)
