@@ -116,8 +116,8 @@ def forged_server_rst(lab: LabContext, victim: Any, conns: list[Any]) -> None:
     (the caller then opens a connection, which must get another index, and talks on
     the victim). It may reach that client (whose stack ignores it) or nobody."""
     backend, client = lab.host(victim.backend), lab.host(victim.client)
-    port = next(p for p in (victim.addr[1] ^ 1, victim.addr[1] ^ 2)
-                if p not in {c.addr[1] for c in conns})
+    busy = {c.addr[1] for c in conns}
+    port = next(p for p in (victim.addr[1] ^ k for k in range(1, 64)) if p not in busy)
     frame = bytes(Ether(src=backend.mac, dst=client.mac) / IP(src=backend.ip, dst=client.ip)
                   / TCP(sport=victim.cfg.port, dport=port, flags="RA", seq=1, ack=1,
                         options=[("NOP", None), ("NOP", None),
