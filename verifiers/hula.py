@@ -53,7 +53,6 @@ import socket
 import struct
 import time
 from collections import Counter
-from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,6 +85,7 @@ SHARE = 0.8
 IDLE_S = 0.3              # > 2 TAU: a load is forgotten
 FLOWLET_IDLE = 0.1        # 2 flowlet gaps: a flow may move
 GAP_LIMIT_S = 0.025       # half a flowlet gap: packets this close stay on their path
+PROBE_LATE_S = 0.05       # probes later after a load: a 65 ms time constant nearly forgot it
 VARIANT_STEP_S = 0.004    # the running flows' packets while new flows start among them
 # The unequal loads, in steps of SMALL_GAP_S: the busy spine gets four times the byte
 # rate of the calm one, in frames a fifth of the size (500 kB/s in 200-byte frames
@@ -143,6 +143,19 @@ def last_slot_sport(lab: LabContext, src: str, dst: str) -> int:
 def probe_round(lab: LabContext) -> None:
     """Every host asks its ToR for a probe; nothing may reach any host."""
     lab.exchange({h: [probe_request(lab.host(h))] for h in lab.hosts}, expect={})
+
+def probes_in_time(lab: LabContext, ended: float, what: str) -> None:
+    """Probe rounds right after `what`, which ended at `ended`. A machine too slow to
+    start them within PROBE_LATE_S leaves no verdict: a correct program with a short
+    time constant may have forgotten the load by then (and a wrong one that the check
+    tells apart by its memory may pass)."""
+    late = time.perf_counter() - ended
+    if late > PROBE_LATE_S:
+        raise HarnessError(f"the probes after {what} would start {late * 1000:.0f} ms after "
+                           f"it ended (more than {PROBE_LATE_S * 1000:.0f} ms: the machine was "
+                           "slow): no verdict on utilisation")
+    probe_rounds(lab)
+
 
 def probe_rounds(lab: LabContext) -> None:
     """Two probe rounds: every best path is then recorded with the utilisation the
@@ -456,14 +469,16 @@ def load(lab: LabContext, flows: list[Flow], probers: list[str], count: int, gap
 
 
 def avoid(lab: LabContext, srcs: list[str], dst: str, loaded: str, first_port: int,
-          spines: list[str], why: str, probes_before: Collection[int] = ()) -> list[str]:
+          spines: list[str], why: str,
+          reprobe: tuple[int, float] | None = None) -> list[str]:
     """New one-packet flows from each of `srcs` to `dst`: at least SHARE of them must
-    avoid `loaded`. Probe rounds come before the flows numbered in `probes_before` (the
-    estimates of the links they crossed are read again). Returns the spines taken."""
+    avoid `loaded`. With `reprobe` (flow i, when the loads ended), probe rounds come
+    before flow i (the estimates of the links the flows crossed are read again).
+    Returns the spines taken."""
     taken = []
     for i, src in enumerate(srcs):
-        if i in probes_before:
-            probe_rounds(lab)
+        if reprobe is not None and i == reprobe[0]:
+            probes_in_time(lab, reprobe[1], "the loads")
         uplinks = Uplinks(lab, lab.host(src).switch)
         taken.append(one_spine(lab, uplinks, packet(lab, src, dst, first_port + i), src, dst,
                                f"new flow {i + 1}"))
@@ -607,7 +622,7 @@ def two_leaf_loads(lab: LabContext, fab: Fabric, first: str, second: str, steps:
         raise CheckFailed(f"{what} started on {a} ({fab.src2}) and {b} ({fab.src}), not on "
                           f"{first} and {second}, which best_hop named (a new flowlet must "
                           "take the best hop)")
-    probe_rounds(lab)
+    probes_in_time(lab, max(p.last.sent for p in placed), what)
 
 
 def check_unequal_loads(lab: LabContext, fab: Fabric, idle_since: float) -> None:
@@ -658,13 +673,14 @@ def check_sparse_load(lab: LabContext, fab: Fabric, idle_since: float) -> None:
                                   packet(lab, fab.src2, fab.dst, SPARSE_SPORT,
                                          payload=bytes([k]), size=SPARSE_SIZE),
                                   fab.src2, fab.dst, f"small frame {k + 1}"))
+        ended = time.perf_counter()
         went.append(one_spine(lab, Uplinks(lab, lab.host(fab.src).switch),
                               packet(lab, fab.src, fab.dst, SPARSE_SPORT, size=SINGLE_SIZE),
                               fab.src, fab.dst, "the large frame"))
         if went != [sparse, sparse, single]:
             raise CheckFailed(f"the frames took {went}, not {[sparse, sparse, single]}, which "
                               "best_hop named (a new flowlet must take the best hop)")
-        probe_rounds(lab)
+        probes_in_time(lab, ended, "the frames")
         taken = avoid(lab, [fab.src, fab.src2] * 4, fab.dst, single, 34000, fab.spines,
                       f"{single} carried {SINGLE_SIZE} bytes in one frame, {sparse} "
                       f"{2 * SPARSE_SIZE} bytes in two, {SPARSE_GAP_S * 1000:.0f} ms apart")
@@ -729,6 +745,7 @@ def verify(lab: LabContext) -> None:
 
     wait_until(last + IDLE_S)
     second = third = ""
+    light_end = 0.0
     # the second destination's flow starts on the spine idle toward it but carrying no
     # light flow (written through the contract's best_hop, which a new flowlet follows),
     # so that a load toward one ToR cannot pass for a load toward another
@@ -741,6 +758,7 @@ def verify(lab: LabContext) -> None:
             lab, [(fab.src2, fab.dst, LIGHT_SPORT), (fab.src, fab.src2, LIGHT_SPORT)],
             [fab.dst, fab.src2], LIGHT_PACKETS, LIGHT_GAP_S, "the light flow", LIGHT_SIZE)
         second, third = (p.spine for p in placed)
+        light_end = placed[0].last.sent
         if second == loaded:
             raise CheckFailed(f"{fab.src2} -> {fab.dst} took {loaded}, which the last probes "
                               "before it had shown loaded (a new flowlet must take the best "
@@ -758,7 +776,7 @@ def verify(lab: LabContext) -> None:
         taken = avoid(lab, [fab.src2] * 8, fab.dst, second, 30000, fab.spines,
                       f"{loaded}'s load ended {IDLE_S * 1000:.0f} ms before {second} was "
                       "loaded: does utilisation decay, and restart after an idle period?",
-                      probes_before={1})
+                      reprobe=(1, light_end))
         lab.note(f"path shares after loading {second}: {shares(taken, fab.spines)}")
     with lab.check(f"toward a second destination ToR too: at least {SHARE:.0%} of new flows "
                    f"{fab.src} -> {fab.src2} avoid {third}, which carries the light flow there"):
