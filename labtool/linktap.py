@@ -15,16 +15,15 @@ from __future__ import annotations
 import socket
 import struct
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 
 from .checks import HarnessError
 from .errors import NetworkError
-from .hostio import close_all, packet_socket, socket_drops, waiting_frames
+from .hostio import SO_RCVBUFFORCE, packet_socket, socket_drops, waiting_frames
 
 SO_TIMESTAMPNS = 35        # asm-generic; SCM_TIMESTAMPNS has the same value
-SO_RCVBUFFORCE = 33
 RCVBUF_BYTES = 32 * 1024 * 1024  # thousands of frames between two reads
 TIMESPEC = struct.Struct("qq")
 
@@ -82,13 +81,6 @@ class PortTap:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
-
-
-def close_taps(taps: Iterable[PortTap]) -> None:
-    """Close taps in the background: each close waits for an RCU grace period (~10 ms,
-    hostio.close_all), which would otherwise delay what the caller does next, e.g.
-    probing estimates whose decay is being tested."""
-    close_all(taps)
 
 
 def _arrival(ancillary: list[tuple[int, int, bytes]], offset: float) -> float:

@@ -38,7 +38,8 @@ crossed, and when), so nothing depends on the program's internals beyond the
 contract (best_hop). A flow may change spines only where its packets came at least
 GAP_LIMIT_S apart, as the send times and the taps' arrival times bound it: a move
 elsewhere fails, one after such a pause (the machine held the sender or a switch up)
-leaves no verdict and the run is repeated. Probe requests are frames of EtherType 0x4855 from the hosts.
+leaves no verdict and the run is repeated. Probe requests are frames of EtherType
+0x4855 from the hosts.
 
 Time constants of the lab's design (p4src/hula.p4, documented there): utilisation
 is a discounting rate estimator with TAU = 131 ms, the flowlet gap is 50 ms. The
@@ -66,7 +67,8 @@ from labtool import hashes
 from labtool.checks import CheckFailed, HarnessError
 from labtool.context import HostInfo, LabContext
 from labtool.controlplane import Entry
-from labtool.linktap import Crossing, close_taps
+from labtool.hostio import close_all
+from labtool.linktap import Crossing
 from labtool.loader import load_module
 from labtool.routing import switch_links
 
@@ -144,6 +146,7 @@ def probe_round(lab: LabContext) -> None:
     """Every host asks its ToR for a probe; nothing may reach any host."""
     lab.exchange({h: [probe_request(lab.host(h))] for h in lab.hosts}, expect={})
 
+
 def probes_in_time(lab: LabContext, ended: float, what: str) -> None:
     """Probe rounds right after `what`, which ended at `ended`. A machine too slow to
     start them within PROBE_LATE_S leaves no verdict: a correct program with a short
@@ -203,7 +206,7 @@ class UplinkTaps:
 
     def __init__(self, lab: LabContext, tors: list[str]) -> None:
         self.taps = {(tor, spine): lab.tap(spine, port) for tor in dict.fromkeys(tors)
-                     for _, spine, port in switch_links(lab.lab)[tor]}
+                     for spine, port in Uplinks(lab, tor).ends.items()}
 
     def read(self) -> dict[str, list[tuple[str, Crossing]]]:
         """ToR -> (spine, frame) of everything that went up since opened."""
@@ -216,7 +219,15 @@ class UplinkTaps:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        close_taps(self.taps.values())
+        # in the background: each close waits ~10 ms for the kernel (hostio.close_all),
+        # and the probes that read the loads' estimates come next
+        close_all(self.taps.values())
+
+
+def of_flow(frame: bytes, template: bytes) -> bool:
+    """Whether `frame` is a packet of the flow of `template` (numbered at offset 42):
+    its protocol, addresses and ports."""
+    return len(frame) >= 46 and frame[23] == template[23] and frame[26:38] == template[26:38]
 
 
 def flow_key(frame: bytes) -> bytes:
@@ -379,9 +390,8 @@ def flow_hops(template: bytes, went_up: list[tuple[str, Crossing]],
     that went up, with their send times (packet number -> when)."""
     out = []
     for spine, c in went_up:
-        fr = c.data
-        if len(fr) >= 46 and fr[23] == template[23] and fr[26:38] == template[26:38]:
-            seq = struct.unpack_from("!I", fr, 42)[0]
+        if of_flow(c.data, template):
+            seq = struct.unpack_from("!I", c.data, 42)[0]
             if seq in sent:
                 out.append(Hop(seq, spine, sent[seq], c.time))
     return out
@@ -454,8 +464,7 @@ def load(lab: LabContext, flows: list[Flow], probers: list[str], count: int, gap
         judge_moves(f"{what} {src} -> {dst}", path_moves(hops))
         n = len(places)
         order = [struct.unpack_from("!I", fr, 42)[0] for fr in received[dst]
-                 if len(fr) >= 46 and fr[23] == template[23]   # its protocol, addresses,
-                 and fr[26:38] == template[26:38]]               # ports
+                 if of_flow(fr, template)]
         if order != list(range(n)):
             first = next((i for i, v in enumerate(order) if v != i), len(order))
             raise CheckFailed(f"{what} {src} -> {dst}: {dst} got {len(order)} of {n} "
