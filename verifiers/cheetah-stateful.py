@@ -23,18 +23,15 @@ having some.
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 from typing import Any
 
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
-from scapy.packet import Raw
 
 from labtool.checks import CheckFailed
 from labtool.context import LabContext
 from labtool.loader import load_module
-from labtool.pktdiff import summary
 
 base: Any = load_module(Path(__file__).with_name("cheetah.py"), "helpers")
 ctl = base.ctl
@@ -156,14 +153,9 @@ def injected(lab: LabContext, tap: Any, conn: Any, frame: bytes) -> dict[str, li
     seg = base.model.parse(frame)
     key = (seg.src_ip, seg.sport, seg.seq)
     tap.injected.add(key)
-    lab.drain()
-    lab.send(conn.client, [frame])
-    out: dict[str, list[bytes]] = {}
-    for host, frames in lab.capture(lambda _: False, 1.0, 0.1).items():
-        for fr in frames:
-            got = base.model.parse(fr)
-            if got is not None and (got.src_ip, got.sport, got.seq) == key:
-                out.setdefault(host, []).append(fr)
+    out: dict[str, list[bytes]] = base.sent_and_caught(
+        lab, conn.client, frame,
+        lambda got: got is not None and (got.src_ip, got.sport, got.seq) == key)
     return out
 
 
@@ -198,20 +190,11 @@ def check_raw_in_connection(lab: LabContext, tap: Any, conns: list[Any]) -> None
         if want != o.frame:
             raise CheckFailed(f"an ACK in {victim} whose checksum update carries reached "
                               f"{victim.backend} as\n  {base.segment_difference(want, o.frame, s, o)}")
-        client = lab.host(victim.client)
-        fake = bytes([1, 1, base.model.TS_KIND, base.model.TS_LEN]) + \
-            struct.pack("!II", base.RST_TSVAL, tsecr)
-        bare = bytes(Ether(src=client.mac, dst=cfg.lb_mac) / IP(src=client.ip, dst=cfg.vip)
-                     / TCP(sport=victim.addr[1], dport=cfg.port, flags="A",
-                           seq=lab.rng.getrandbits(32), ack=1) / Raw(fake + b"not options"))
-        for host, frames in injected(lab, tap, victim, bare).items():
-            for frame in frames:
-                seg = base.model.parse(frame)
-                if seg.payload != fake + b"not options":
-                    raise CheckFailed(f"a segment in {victim} without options, whose payload "
-                                      f"begins like NOP NOP TS with its cookie, reached {host} "
-                                      f"as {summary(frame)}: its payload was changed (the "
-                                      "parser read options past the data offset)")
+        bare = base.optionless_segment(lab, victim.client, cfg, victim.addr[1], tsecr,
+                                       flags="A", seq=lab.rng.getrandbits(32))
+        base.expect_payload_kept(bare, injected(lab, tap, victim, bare),
+                                 f"a segment in {victim} without options, whose payload "
+                                 "begins like NOP NOP TS with its cookie,")
         victim.ask("after raw segments in it")
 
 

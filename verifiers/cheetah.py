@@ -759,22 +759,27 @@ def carrying_rst(lab: LabContext, client: str, cfg: Config, sport: int, tsecr: i
     raise ValueError("no window makes a 32-bit update carry")
 
 
+def sent_and_caught(lab: LabContext, sender: str, frame: bytes,
+                    keep: Callable[[model.Segment | None], bool]) -> dict[str, list[bytes]]:
+    """Send one raw frame; what each host got that `keep` (given the parsed segment,
+    or None) keeps."""
+    lab.drain()
+    lab.send(sender, [frame])
+    out: dict[str, list[bytes]] = {}
+    for host, frames in lab.capture(lambda _: False, 1.0, 0.1).items():
+        for fr in frames:
+            if keep(model.parse(fr)):
+                out.setdefault(host, []).append(fr)
+    return out
+
+
 def sent_alone(lab: LabContext, sender: str, frame: bytes,
                conns: list[Connection]) -> dict[str, list[bytes]]:
     """Send one raw frame; what each host got, leaving out the segments of the real
     connections (a delayed ACK may cross at any time)."""
     known = {c.addr for c in conns}
-    lab.drain()
-    lab.send(sender, [frame])
-    got = lab.capture(lambda _: False, 1.0, 0.1)
-    out: dict[str, list[bytes]] = {}
-    for host, frames in got.items():
-        for fr in frames:
-            seg = model.parse(fr)
-            if seg is None or ((seg.src_ip, seg.sport) not in known
-                               and (seg.dst_ip, seg.dport) not in known):
-                out.setdefault(host, []).append(fr)
-    return out
+    return sent_and_caught(lab, sender, frame, lambda seg: seg is None or (
+        (seg.src_ip, seg.sport) not in known and (seg.dst_ip, seg.dport) not in known))
 
 
 def expect_alone(lab: LabContext, sender: str, frame: bytes, conns: list[Connection],
@@ -789,27 +794,40 @@ def expect_alone(lab: LabContext, sender: str, frame: bytes, conns: list[Connect
     return got[to][0] if to is not None else None
 
 
-def check_optionless(lab: LabContext, cfg: Config, conns: list[Connection], client: str,
-                     sport: int, tsecr: int, whose: str) -> None:
-    """A RST to the VIP without options (data offset 5) whose payload begins like
-    Linux's NOP NOP timestamp layout, with `tsecr` (`whose` cookie) in it. It carries
-    no cookie; wherever a program sends it, its payload must arrive as sent (a parser
-    that takes the payload for options rewrites it as a timestamp option). Its
-    sequence number is far from any real connection's window."""
+def optionless_segment(lab: LabContext, client: str, cfg: Config, sport: int, tsecr: int,
+                       flags: str = "RA", seq: int = 1000) -> bytes:
+    """A segment (a RST by default) to the VIP without options (data offset 5) whose
+    payload begins like Linux's NOP NOP timestamp layout, with `tsecr` in it."""
     c = lab.host(client)
     fake = bytes([1, 1, model.TS_KIND, model.TS_LEN]) + struct.pack("!II", RST_TSVAL, tsecr)
-    sent = bytes(Ether(src=c.mac, dst=cfg.lb_mac) / IP(src=c.ip, dst=cfg.vip)
-                 / TCP(sport=sport, dport=cfg.port, flags="RA", seq=1000, ack=1)
+    return bytes(Ether(src=c.mac, dst=cfg.lb_mac) / IP(src=c.ip, dst=cfg.vip)
+                 / TCP(sport=sport, dport=cfg.port, flags=flags, seq=seq, ack=1)
                  / Raw(fake + b"not options"))
+
+
+def expect_payload_kept(sent: bytes, got: dict[str, list[bytes]], what: str) -> None:
+    """Wherever `sent` (an optionless_segment) arrived, its payload is as sent: a
+    parser that takes the payload for options rewrites it as a timestamp option."""
     payload = model.parse(sent).payload
-    for host, frames in sent_alone(lab, client, sent, conns).items():
+    for host, frames in got.items():
         for frame in frames:
             seg = model.parse(frame)
             if seg is None or seg.payload != payload:
-                raise CheckFailed(f"a RST without options whose payload begins like NOP NOP "
-                                  f"TS (with {whose} cookie) reached {host} as "
-                                  f"{summary(frame)}: its payload was changed (the parser "
-                                  "read options past the data offset)")
+                raise CheckFailed(f"{what} reached {host} as {summary(frame)}: its payload "
+                                  "was changed (the parser read options past the data "
+                                  "offset)")
+
+
+def check_optionless(lab: LabContext, cfg: Config, conns: list[Connection], client: str,
+                     sport: int, tsecr: int, whose: str) -> None:
+    """A RST to the VIP without options whose payload begins like Linux's NOP NOP
+    timestamp layout, with `tsecr` (`whose` cookie) in it. It carries no cookie;
+    wherever a program sends it, its payload must arrive as sent. Its sequence number
+    is far from any real connection's window."""
+    sent = optionless_segment(lab, client, cfg, sport, tsecr)
+    expect_payload_kept(sent, sent_alone(lab, client, sent, conns),
+                        f"a RST without options whose payload begins like NOP NOP TS (with "
+                        f"{whose} cookie)")
 
 
 def check_cookie_steering(lab: LabContext, cfg: Config, conns: list[Connection]) -> None:
