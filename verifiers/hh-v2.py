@@ -335,15 +335,16 @@ def bf_cells(flow: Flow, order: tuple[str, ...]) -> dict[str, int]:
     return {name: algo(raw) % BF_CELLS for name, algo in ALGORITHMS.items()}
 
 
+def field_offset(order: tuple[str, ...], field: str) -> int:
+    """Where `field` starts in the hash input of the 5-tuple in `order` (bytes)."""
+    return sum(WIDTHS[name] // 8 for name in order[:order.index(field)])
+
+
 def cells_by_field(flow: Flow, order: tuple[str, ...],
                    field: str) -> dict[str, Callable[[int], int]]:
     """For each hash, the cell of with_field(flow, field, v) as a function of v (a
     search then tries values without building flows or hashing whole 5-tuples)."""
-    offset = 0
-    for name in order:
-        if name == field:
-            break
-        offset += WIDTHS[name] // 8
+    offset = field_offset(order, field)
     if field == "src":
         offset += 2   # with_field varies the low 16 bits of the address
     raw = hash_input(flow, order)
@@ -415,7 +416,9 @@ def solved(rng: Random, flow: Flow, window: str, wants: dict[str, int],
     destination address) set so that its cells (the lab's field order) are `wants`
     (hash -> cell), drawn among the values that do (neither port 0, and not in two
     cells of the `heavy` flows)."""
-    offset, width = {"ports": (9, 4), "dst": (6, 2)}[window]
+    # the ports are adjacent in the lab's order; "dst" varies the address's low 16 bits
+    offset, width = {"ports": (field_offset(LAB_ORDER, "sport"), 4),
+                     "dst": (field_offset(LAB_ORDER, "dst") + 2, 2)}[window]
     raw = hash_input(flow, LAB_ORDER)
     for _ in range(50):
         value = hashes.solve_window(raw, offset, width, [(ALGORITHMS[a], BF_CELLS, c)
